@@ -1,0 +1,305 @@
+"""The ``surveyengine`` command line.
+
+Only this module turns :class:`~surveyengine.errors.SurveyEngineError` into a
+message and an exit status, without a traceback (``--debug`` shows it). Heavy
+libraries are imported inside the commands that use them, so ``--help`` and
+``validate`` start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import ExitCode, Problem, QuestionnaireError, SurveyEngineError
+
+DEFAULT_SIMULATED_N = 3000
+
+
+class _Failure(click.ClickException):
+    def __init__(self, error: SurveyEngineError, debug: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.exit_code = int(error.exit_code)
+        self.debug = debug
+
+    def show(self, file: Any = None) -> None:
+        stream = file or sys.stderr
+        if self.debug:
+            cause = self.error.__cause__ or self.error
+            traceback.print_exception(type(cause), cause, cause.__traceback__, file=stream)
+        if isinstance(self.error, QuestionnaireError):
+            for problem in self.error.problems:
+                click.echo(str(problem), file=stream)
+            errors = sum(p.severity == "error" for p in self.error.problems)
+            warnings = len(self.error.problems) - errors
+            click.echo(f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}", file=stream)
+        else:
+            click.echo(f"Error: {self.error}", file=stream)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+class SurveyEngineGroup(click.Group):
+    """Turns input errors into messages; adds commands that plugins register."""
+
+    _plugin_commands_loaded = False
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SurveyEngineError as error:
+            raise _Failure(error, bool(ctx.meta.get("surveyengine.debug"))) from error
+
+    def _load_plugin_commands(self) -> None:
+        if self._plugin_commands_loaded:
+            return
+        self._plugin_commands_loaded = True
+        from .plugins import get_plugin_manager
+
+        try:
+            pm = get_plugin_manager()
+            pm.call("surveyengine_register_commands", cli=self)
+        except SurveyEngineError as error:
+            click.echo(f"Error: {error}", err=True)
+            sys.exit(int(error.exit_code))
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None:
+            self._load_plugin_commands()
+            command = super().get_command(ctx, name)
+        return command
+
+
+@click.group(cls=SurveyEngineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="surveyengine")
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Customer-satisfaction questionnaires as YAML, scored and published as static report sites.
+
+    \b
+    Start:  surveyengine init demo && surveyengine build demo
+    Docs:   docs/questionnaire.md, docs/plugins.md
+    """
+    ctx.meta["surveyengine.debug"] = debug
+
+
+def _manager(plugins_dirs: tuple[Path, ...] = ()) -> Any:
+    from .plugins import get_plugin_manager
+
+    return get_plugin_manager(plugins_dirs)
+
+
+def _study(target: Path, extra_plugins: tuple[Path, ...] = ()) -> tuple[Any, Any]:
+    from .study import load_config, load_study
+
+    root, _, config, _ = load_config(target)
+    dirs = tuple(extra_plugins) + ((root / config.plugins,) if config.plugins else ())
+    pm = _manager(dirs)
+    return load_study(target, pm), pm
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        click.echo(str(problem), err=True)
+
+
+plugins_dir_option = click.option(
+    "--plugins-dir", "plugins_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+    help="Also load the plugins (*.py) in this folder. Repeatable.")
+study_argument = click.argument("study", default=".", type=click.Path(path_type=Path))
+
+
+@cli.command()
+@study_argument
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Report format.")
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@plugins_dir_option
+def validate(study: Path, fmt: str, strict: bool, plugins_dirs: tuple[Path, ...]) -> None:
+    """Check the questionnaire, the study config and, if configured, the response data.
+
+    STUDY is a study folder (with surveyengine.yaml) or a questionnaire file.
+    Exit status 0 when valid, 2 when not.
+    """
+    from .study import load_config
+
+    root, config_path, config, raw = load_config(study)
+    loaded, pm = _study(study, plugins_dirs)
+    problems = list(loaded.warnings)
+    account = None
+    if raw is not None and config.data:
+        from .data import load_responses
+
+        responses = load_responses(loaded, pm)
+        problems.extend(responses.findings)
+        account = responses.account()
+        account["exclusions"] = [e.as_dict() for e in responses.exclusions]
+    failed = strict and bool(problems)
+    if fmt == "json":
+        click.echo(json.dumps({
+            "valid": not failed,
+            "questionnaire": loaded.questionnaire.id,
+            "files": [loaded.display(f) for f in loaded.files],
+            "problems": [p.as_dict() for p in problems],
+            "account": account,
+        }, indent=2, ensure_ascii=False))
+    else:
+        _print_problems(problems)
+        q = loaded.questionnaire
+        items = sum(1 for _ in q.all_items())
+        factors = sum(1 for _ in q.walk_factors())
+        click.echo(f"{loaded.display(loaded.questionnaire_path)}: questionnaire '{q.id}' is valid "
+                   f"({items} items in {factors} factors, {len(q.segments)} segments, "
+                   f"{_plural(len(problems), 'warning')})")
+        if account is not None:
+            click.echo(f"data: {account['rows_read']:,} rows read, {account['rows_used']:,} used, "
+                       f"{account['rows_excluded']:,} excluded, {account['answers_set_missing']:,} answers set missing")
+            for reason, count in account["excluded_by_reason"].items():
+                click.echo(f"  excluded: {count:,} {reason}")
+    if failed:
+        click.echo(f"--strict: {_plural(len(problems), 'warning')} count as errors", err=True)
+        sys.exit(int(ExitCode.INVALID_INPUT))
+
+
+@cli.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout.")
+@plugins_dir_option
+def schema(out: Path | None, plugins_dirs: tuple[Path, ...]) -> None:
+    """Print the JSON Schema of questionnaires (for editor autocompletion)."""
+    from .schema import questionnaire_schema
+
+    text = json.dumps(questionnaire_schema(_manager(plugins_dirs)), indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}", err=True)
+
+
+@cli.command()
+@click.argument("questionnaire", type=click.Path(path_type=Path))
+@click.option("--n", "n", type=click.IntRange(1), default=DEFAULT_SIMULATED_N, show_default=True,
+              help="Number of respondents.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed: same seed, same file.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="CSV file to write.")
+@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding, e.g. gb18030.")
+def simulate(questionnaire: Path, n: int, seed: int, out: Path, encoding: str) -> None:
+    """Write synthetic responses that follow QUESTIONNAIRE, and a truth file beside them.
+
+    The truth file (OUT with .truth.json) holds the true driver weights the
+    answers were generated from.
+    """
+    from . import questionnaire as qn
+    from .simulate import simulate as run, write_csv, write_truth
+
+    loaded = qn.load(questionnaire)
+    columns, truth = run(loaded.questionnaire, n, seed)
+    write_csv(columns, out, encoding)
+    truth_path = out.with_suffix(".truth.json")
+    write_truth(truth, truth_path)
+    click.echo(f"wrote {n:,} responses to {out} and the truth to {truth_path}", err=True)
+
+
+@cli.command()
+@study_argument
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder [config: output.dir].")
+@click.option("--format", "formats", help="Comma-separated output formats, e.g. html,json [config: output.formats].")
+@click.option("--base-url", help="Subpath the site is published under [config: output.base_url].")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (for CI).")
+@click.option("--strict", is_flag=True, help="Fail on any warning.")
+@plugins_dir_option
+def build(study: Path, out: Path | None, formats: str | None, base_url: str | None, quiet: bool, strict: bool,
+          plugins_dirs: tuple[Path, ...]) -> None:
+    """Build the report site of STUDY (a study folder or a questionnaire file)."""
+    from .build import build as run
+
+    loaded, pm = _study(study, plugins_dirs)
+    if base_url is not None:
+        output = loaded.config.output.model_copy(update={"base_url": base_url})
+        loaded.config = loaded.config.model_copy(update={"output": output})
+    if not quiet:
+        _print_problems(loaded.warnings)
+    if strict and loaded.warnings:
+        raise QuestionnaireError(loaded.warnings)
+    chosen = tuple(f.strip() for f in formats.split(",") if f.strip()) if formats else loaded.config.output.formats
+    out_dir = out if out is not None else loaded.root / loaded.config.output.dir
+    report = run(loaded, pm, out_dir, chosen,
+                 progress=None if quiet else (lambda message: click.echo(f"... {message}", err=True)))
+    findings = report.responses.findings
+    if findings and not quiet:
+        _print_problems(findings[:20])
+        if report.responses.findings_total > 20:
+            click.echo(f"... and {report.responses.findings_total - 20:,} more answers set missing", err=True)
+    if strict and (findings or report.responses.exclusions):
+        click.echo(f"--strict: {report.responses.findings_total:,} answers set missing and "
+                   f"{len(report.responses.exclusions):,} rows excluded", err=True)
+        sys.exit(int(ExitCode.INVALID_INPUT))
+    if not quiet:
+        account = report.results.account
+        click.echo(f"built {len(report.files)} files into {out_dir} from {account['rows_used']:,} responses "
+                   f"({account['rows_excluded']:,} rows excluded)")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--example", type=click.Choice(["auto-dealer", "hotel", "acsi"]), default="auto-dealer",
+              show_default=True, help="Which example questionnaire to start from.")
+@click.option("--n", "n", type=click.IntRange(1), default=DEFAULT_SIMULATED_N, show_default=True,
+              help="Simulated respondents.")
+@click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
+def init(directory: Path, example: str, n: int, force: bool) -> None:
+    """Create a working study in DIRECTORY: config, questionnaire, simulated responses, a commentary page."""
+    from .scaffold import scaffold
+
+    if directory.exists() and any(directory.iterdir()) and not force:
+        raise click.UsageError(f"{directory} is not empty (use --force to write into it)")
+    written = scaffold(directory, example, n)
+    for path in written:
+        click.echo(f"  {path}", err=True)
+    click.echo(f"created a study from the {example} example in {directory}; next: surveyengine build {directory}")
+
+
+@cli.command(name="plugins")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@plugins_dir_option
+def plugins_command(fmt: str, plugins_dirs: tuple[Path, ...]) -> None:
+    """List loaded plugins: where each came from, its version, its hooks and what it registers."""
+    pm = _manager(plugins_dirs)
+    infos = pm.plugin_infos()
+    components: dict[str, list[dict[str, str]]] = {}
+    for kind in ("readers", "scorers", "weighters", "outputs"):
+        registry = pm.registry(kind)
+        components[kind] = [{"id": ident, "plugin": registry.owner(ident),
+                             "description": getattr(cls, "description", "")} for ident, cls in registry.items()]
+    if fmt == "json":
+        click.echo(json.dumps({"plugins": [i.as_dict() for i in infos], "components": components}, indent=2))
+        return
+    width = shutil.get_terminal_size((100, 20)).columns
+    for info in infos:
+        version = f" {info.version}" if info.version else ""
+        click.echo(f"{info.name}{version} ({info.source}{': ' + info.path if info.path else ''})")
+        click.echo(click.wrap_text(", ".join(info.hooks), width, initial_indent="    hooks: ",
+                                   subsequent_indent="           "))
+    for kind, entries in components.items():
+        click.echo(f"\n{kind}:")
+        for entry in entries:
+            click.echo(f"  {entry['id']:<18} {entry['description']}  [{entry['plugin']}]")
+
+
+def main() -> None:
+    cli(prog_name="surveyengine")

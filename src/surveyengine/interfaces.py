@@ -1,0 +1,64 @@
+"""The protocols that plugin components follow.
+
+A component is a class with a unique kebab-case ``id`` (what YAML and the CLI
+name) and a one-line ``description``; registries check the protocol when a
+plugin adds it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .data import RawTable
+    from .results import Results
+    from .stats import CellStats
+    from .study import Study
+
+
+@runtime_checkable
+class Reader(Protocol):
+    """Reads one response file into a :class:`~surveyengine.data.RawTable` of named columns."""
+
+    id: ClassVar[str]
+    description: ClassVar[str]
+    extensions: ClassVar[tuple[str, ...]]
+
+    def read(self, path: Path, options: dict[str, Any]) -> RawTable: ...
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """Computes a metric for one item or factor of one merged cell, from statistics only."""
+
+    id: ClassVar[str]
+    description: ClassVar[str]
+
+    def score(self, stats: CellStats, study: Study) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class Weighter(Protocol):
+    """Derives importance of drivers from a correlation matrix (scikit-learn style).
+
+    ``__init__`` only stores parameters; ``fit`` sets ``importance_`` (one value
+    per driver) and ``r2_`` and returns ``self``.
+    """
+
+    id: ClassVar[str]
+    description: ClassVar[str]
+
+    def fit(self, corr: np.ndarray, target: int, drivers: list[int]) -> Weighter: ...
+
+
+@runtime_checkable
+class Output(Protocol):
+    """Writes the results in one format into the output folder."""
+
+    id: ClassVar[str]
+    description: ClassVar[str]
+
+    def write(self, results: Results, study: Study, out_dir: Path) -> list[Path]: ...

@@ -1,0 +1,359 @@
+"""The questionnaire and the study config as frozen, typed models. No I/O here.
+
+A questionnaire is what a consultant writes in YAML: scales and choice lists,
+factors (product, service, corporate image, ...) holding rating items,
+standalone questions (expectations, complaint, comments, profile), the
+outcomes, the segments, the wave, the respondent weights and the index. The
+JSON Schema that editors autocomplete comes from these classes
+(``surveyengine schema``); cross-references are checked in
+``questionnaire.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+SCHEMA_VERSION = 1
+
+Id = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64),
+    Field(description="An identifier: a letter, then letters, digits or underscores."),
+]
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+Text = Annotated[
+    Union[str, dict[LanguageCode, str]],
+    Field(description="Text in one language, or a mapping of language code to text, e.g. {en: Price, zh: 价格}."),
+]
+Code = Union[int, str]
+
+FACTOR_KINDS = ("product", "service", "image")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def text_in(text: Text | None, language: str, fallback: str | None = None) -> str:
+    """The text for ``language``; else the fallback language's; else any; '' for None."""
+    if text is None:
+        return ""
+    if isinstance(text, str):
+        return text
+    for lang in (language, fallback):
+        if lang and lang in text:
+            return text[lang]
+    return next(iter(text.values()), "")
+
+
+class Scale(_Model):
+    """A rating range such as 1-5, 1-10 or 0-10, with labelled points and codes that count as missing."""
+
+    min: int = Field(description="Lowest valid answer, e.g. 1.")
+    max: int = Field(description="Highest valid answer, e.g. 5 or 10.")
+    labels: dict[int, Text] = Field(default_factory=dict, description="Labels of scale points, at least the end points.")
+    missing: dict[int, Text] = Field(
+        default_factory=dict,
+        description="Codes that mean don't know / refused / not applicable; they count as missing, e.g. {99: Don't know}.",
+    )
+    top_box: int | None = Field(
+        default=None, ge=1, description="How many top categories count as 'top box'. Default: 2 up to 7 points, 3 above."
+    )
+    bottom_box: int | None = Field(default=None, ge=1, description="How many bottom categories count as 'bottom box'.")
+
+    @property
+    def points(self) -> int:
+        return self.max - self.min + 1
+
+    @property
+    def top_box_size(self) -> int:
+        return self.top_box if self.top_box is not None else (2 if self.points <= 7 else 3)
+
+    @property
+    def bottom_box_size(self) -> int:
+        return self.bottom_box if self.bottom_box is not None else self.top_box_size
+
+    def rescale(self, value: float) -> float:
+        """A value on this scale as 0-100."""
+        return (value - self.min) / (self.max - self.min) * 100.0
+
+
+class ChoiceList(_Model):
+    """Answer options with their codes, for single or multiple choice questions."""
+
+    options: dict[Code, Text] = Field(description="Code -> label, e.g. {1: Yes, 2: No}.")
+    missing: dict[Code, Text] = Field(default_factory=dict, description="Codes that count as missing.")
+
+
+QuestionType = Literal["rating", "single", "multiple", "text", "number"]
+
+
+class Item(_Model):
+    """One question. In a factor it is a rating item; elsewhere it may be any type."""
+
+    id: Id
+    text: Text = Field(description="The question as asked.")
+    type: QuestionType | None = Field(
+        default=None,
+        description="rating (needs scale), single or multiple (need choices), text (open answer), number. "
+        "Default: rating with a scale, single with choices.",
+    )
+    scale: Id | None = Field(default=None, description="Id of a scale (rating items).")
+    choices: Id | None = Field(default=None, description="Id of a choice list (single / multiple choice).")
+    expectation: Id | None = Field(
+        default=None, description="Id of the item that asked the expectation paired with this perception item."
+    )
+    column: str | None = Field(default=None, description="Data column holding the answer. Default: the item id.")
+    when: str | None = Field(
+        default=None,
+        description="Asked only when this condition holds, e.g. 'complained == 1' or "
+        "'visit_type in [2, 3] and age >= 18'.",
+    )
+    required: bool = Field(default=False, description="An answer is required of every respondent asked.")
+    note: Text | None = Field(default=None, description="Interviewer or analyst note (Markdown).")
+
+    @property
+    def question_type(self) -> str:
+        if self.type is not None:
+            return self.type
+        if self.scale is not None:
+            return "rating"
+        if self.choices is not None:
+            return "single"
+        return "text"
+
+    @property
+    def data_column(self) -> str:
+        return self.column or self.id
+
+
+class Factor(_Model):
+    """A driver of satisfaction: product, service, corporate image or a kind of your own; may nest."""
+
+    id: Id
+    kind: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$")] = Field(
+        description="product, service, image (the three components of satisfaction) or a kind of your own."
+    )
+    label: Text
+    description: Text | None = Field(default=None, description="Markdown.")
+    items: tuple[Item, ...] = ()
+    factors: tuple[Factor, ...] = Field(default=(), description="Sub-factors, e.g. hardware and software value.")
+
+    def all_items(self) -> Iterator[Item]:
+        yield from self.items
+        for sub in self.factors:
+            yield from sub.all_items()
+
+    def walk(self) -> Iterator[Factor]:
+        yield self
+        for sub in self.factors:
+            yield from sub.walk()
+
+
+class Block(_Model):
+    """A reusable group of items, placed in a factor or in questions with ``- block: id``."""
+
+    label: Text | None = None
+    items: tuple[Item, ...]
+
+
+class Complaint(_Model):
+    """The complaint questions: did the customer complain, was it resolved, how was it handled."""
+
+    item: Id = Field(description="Did you complain? (a single choice or rating item)")
+    yes: tuple[Code, ...] = Field(default=(1,), description="Codes of that item that mean 'complained'.")
+    resolved: Id | None = Field(default=None, description="Was it resolved? (single choice)")
+    resolved_yes: tuple[Code, ...] = Field(default=(1,), description="Codes of 'resolved' that mean yes.")
+    handling: Id | None = Field(default=None, description="Satisfaction with complaint handling (rating).")
+    description: Id | None = Field(default=None, description="What the complaint was about (open text).")
+
+
+class Outcomes(_Model):
+    """What satisfaction leads to."""
+
+    overall: tuple[Id, ...] = Field(min_length=1, description="Overall satisfaction item(s).")
+    recommend: Id | None = Field(default=None, description="Likelihood to recommend, 0-10 (for NPS).")
+    repurchase: Id | None = Field(default=None, description="Repurchase / revisit intention.")
+    complaint: Complaint | None = None
+    comments: tuple[Id, ...] = Field(default=(), description="Open comment items.")
+
+
+class Segment(_Model):
+    """A reporting unit such as region or dealer; ``parent`` makes a hierarchy."""
+
+    id: Id
+    label: Text
+    column: str | None = Field(default=None, description="Data column. Default: the segment id.")
+    parent: Id | None = Field(default=None, description="The segment this one nests in, e.g. dealer within region.")
+    labels: dict[Code, Text] = Field(default_factory=dict, description="Code -> display name of each unit.")
+
+    @property
+    def data_column(self) -> str:
+        return self.column or self.id
+
+
+class Wave(_Model):
+    """The fieldwork period: a period column, or a date column bucketed by frequency."""
+
+    column: str = Field(description="Data column with the period ('2026-03') or the interview date.")
+    frequency: Literal["month", "quarter", "year"] = "month"
+    label: Text | None = None
+
+
+class RakeTarget(_Model):
+    """Population shares of one variable, e.g. region: {North: 0.4, South: 0.6}."""
+
+    variable: str = Field(description="A segment id or a data column.")
+    shares: dict[Code, float] = Field(description="Category -> population share; shares sum to 1.")
+    within: str | None = Field(default=None, description="Rake separately inside each unit of this segment.")
+
+
+class Weighting(_Model):
+    """Respondent weights: a column that holds them, or targets to rake the sample to."""
+
+    column: str | None = Field(default=None, description="Data column with a weight per respondent.")
+    rake: tuple[RakeTarget, ...] = Field(default=(), description="Marginal population targets for rim weighting.")
+    max_iterations: int = Field(default=100, ge=1)
+    tolerance: float = Field(default=1e-6, gt=0)
+    cap: float | None = Field(default=None, gt=1, description="Largest weight allowed, relative to the mean weight.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Weighting:
+        if (self.column is None) == (not self.rake):
+            raise ValueError("give exactly one of 'column' or 'rake'")
+        return self
+
+
+class Index(_Model):
+    """The CSI: its drivers, its outcome, how driver importance is derived, and base-size rules."""
+
+    drivers: tuple[Id, ...] = Field(default=(), description="Factor ids. Default: every top-level factor.")
+    outcome: Id | None = Field(default=None, description="Outcome item. Default: the first overall item.")
+    method: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")] = Field(
+        default="relative-weights",
+        description="Weighting plugin that derives factor importance (see 'surveyengine plugins').",
+    )
+    item_method: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")] | None = Field(
+        default=None, description="Weighting plugin for item importance within factors. Default: method."
+    )
+    min_base: int = Field(default=30, ge=1, description="Results on fewer respondents are flagged as small bases.")
+    privacy_min: int = Field(default=5, ge=1, description="Results on fewer respondents are never shown.")
+
+    @model_validator(mode="after")
+    def _bases(self) -> Index:
+        if self.privacy_min > self.min_base:
+            raise ValueError(f"privacy_min ({self.privacy_min}) is larger than min_base ({self.min_base})")
+        return self
+
+
+class Questionnaire(_Model):
+    """A customer-satisfaction questionnaire."""
+
+    surveyengine: Literal[1] = Field(default=SCHEMA_VERSION, description="Questionnaire language version.")
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    title: Text
+    version: str = Field(default="1", description="Version of this questionnaire, e.g. '2026.1'.")
+    languages: tuple[LanguageCode, ...] = Field(default=("en",), min_length=1, description="First is the default.")
+    description: Text | None = Field(default=None, description="Markdown.")
+    include: tuple[str, ...] = Field(
+        default=(), description="Library files (relative paths) whose scales, choices and blocks this one uses."
+    )
+    scales: dict[Id, Scale] = Field(default_factory=dict)
+    choices: dict[Id, ChoiceList] = Field(default_factory=dict)
+    blocks: dict[Id, Block] = Field(default_factory=dict)
+    factors: tuple[Factor, ...] = Field(min_length=1)
+    questions: tuple[Item, ...] = Field(
+        default=(), description="Items outside the factors: expectations, outcomes, complaint, comments, profile."
+    )
+    outcomes: Outcomes
+    respondent_id: str = Field(default="respondent_id", description="Data column with the respondent id.")
+    segments: tuple[Segment, ...] = ()
+    wave: Wave | None = None
+    weights: Weighting | None = None
+    index: Index = Field(default_factory=Index)
+
+    @property
+    def language(self) -> str:
+        return self.languages[0]
+
+    def walk_factors(self) -> Iterator[Factor]:
+        for factor in self.factors:
+            yield from factor.walk()
+
+    def all_items(self) -> Iterator[Item]:
+        for factor in self.factors:
+            yield from factor.all_items()
+        yield from self.questions
+
+    def item(self, item_id: str) -> Item:
+        for item in self.all_items():
+            if item.id == item_id:
+                return item
+        raise KeyError(item_id)
+
+    def factor(self, factor_id: str) -> Factor:
+        for factor in self.walk_factors():
+            if factor.id == factor_id:
+                return factor
+        raise KeyError(factor_id)
+
+    def scale_of(self, item: Item) -> Scale | None:
+        return self.scales.get(item.scale) if item.scale else None
+
+    def driver_ids(self) -> tuple[str, ...]:
+        return self.index.drivers or tuple(f.id for f in self.factors)
+
+    def outcome_id(self) -> str:
+        return self.index.outcome or self.outcomes.overall[0]
+
+    def text(self, text: Text | None, language: str | None = None) -> str:
+        return text_in(text, language or self.language, self.language)
+
+
+class Library(_Model):
+    """A file of reusable scales, choice lists and blocks, named in a questionnaire's ``include``."""
+
+    surveyengine: Literal[1] = SCHEMA_VERSION
+    include: tuple[str, ...] = ()
+    scales: dict[Id, Scale] = Field(default_factory=dict)
+    choices: dict[Id, ChoiceList] = Field(default_factory=dict)
+    blocks: dict[Id, Block] = Field(default_factory=dict)
+
+
+class DataFile(_Model):
+    """A response file (or glob) and how to read it."""
+
+    path: str = Field(description="Path or glob, relative to the study folder, e.g. data/*.csv.")
+    format: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")] | None = Field(
+        default=None, description="Reader id (csv, xlsx, parquet, ...). Default: detected from the file."
+    )
+    encoding: str | None = Field(default=None, description="Text encoding, e.g. utf-8 or gb18030. Default: detected.")
+    delimiter: str | None = Field(default=None, max_length=1, description="Field delimiter. Default: detected.")
+    sheet: str | None = Field(default=None, description="Worksheet name (Excel).")
+
+
+class OutputConfig(_Model):
+    dir: str = Field(default="site", description="Where the site is built, relative to the study folder.")
+    formats: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")], ...] = ("html",)
+    base_url: str = Field(default="", description="Subpath the site is published under, e.g. /reports/2026/.")
+
+
+class StudyConfig(_Model):
+    """The study folder's ``surveyengine.yaml``: which questionnaire, which data, how to publish."""
+
+    questionnaire: str = Field(default="questionnaire.yaml", description="Path of the questionnaire.")
+    data: tuple[Union[str, DataFile], ...] = Field(default=(), description="Response files: paths, globs or tables.")
+    title: Text | None = Field(default=None, description="Site title. Default: the questionnaire's title.")
+    language: LanguageCode | None = Field(default=None, description="Report language. Default: the questionnaire's first.")
+    theme: str = Field(default="default", description="Theme name, or a folder relative to the study.")
+    pages: tuple[str, ...] = Field(default=(), description="Markdown pages (commentary) to publish with the report.")
+    plugins: str | None = Field(default=None, description="Folder of the study's own plugins (*.py).")
+    columns: dict[str, str] = Field(default_factory=dict, description="Item, segment or wave id -> data column.")
+    missing_codes: tuple[Code, ...] = Field(default=(), description="Extra codes that mean missing in every column.")
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    def data_files(self) -> tuple[DataFile, ...]:
+        return tuple(DataFile(path=d) if isinstance(d, str) else d for d in self.data)

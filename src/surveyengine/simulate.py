@@ -1,0 +1,414 @@
+"""Deterministic synthetic responses that follow a questionnaire, with known true driver weights.
+
+The generating model: each top-level driver factor has a latent score
+(correlated across factors, shifted by a unit effect per leaf segment unit and
+a small trend over waves); each item is its factor's latent plus noise, mapped
+onto its scale; overall satisfaction is the weighted sum of the factors' item
+composites with the *true weights* written to the truth file, plus noise.
+Recommendation, repurchase and complaints follow satisfaction. Answers go
+missing, respondents say "don't know", a few straight-line a grid, a quarter
+leave a comment (in the questionnaire's languages, a few of them hostile).
+Same questionnaire, n and seed: the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import conditions
+from .model import Factor, Item, Questionnaire
+
+MISSING_RATE = 0.04
+DONT_KNOW_RATE = 0.015
+STRAIGHTLINER_RATE = 0.02
+COMMENT_RATE = 0.25
+HOSTILE_RATE = 0.01
+FIRST_WAVE = (2025, 11)
+
+HOSTILE_COMMENTS = (
+    "<script>alert('xss')</script> great service",
+    '"><img src=x onerror=alert(1)> the car was fine',
+    "=HYPERLINK(\"http://example.invalid\",\"click\") fix your website",
+    "+cmd|' /C calc'!A0 waited too long",
+    "@SUM(1+1) staff were rude",
+    "<a href=\"javascript:alert(1)\">see my complaint</a>",
+    "</textarea><svg onload=alert(1)> 服务很差",
+    "-2+3 {{ 7*7 }} ${7*7} <b>bold</b> <!-- comment",
+)
+
+COMMENTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "en": {
+        "praise": (
+            "The staff were friendly and explained everything clearly.",
+            "Quick service, the car was ready when promised.",
+            "Very clean showroom and a pleasant waiting area.",
+            "Great value for money, I will come back.",
+            "The salesperson knew the product very well.",
+            "Repair fixed the problem the first time.",
+        ),
+        "complaint": (
+            "I waited over an hour although I had an appointment.",
+            "The price was higher than the quote.",
+            "Nobody called me back about my complaint.",
+            "The repair did not fix the problem, I had to come back.",
+            "Staff were impolite and seemed uninterested.",
+            "The invoice was confusing and had errors.",
+        ),
+    },
+    "zh": {
+        "praise": (
+            "员工很热情，解释得很清楚。",
+            "服务很快，车按时交付。",
+            "展厅很干净，休息区很舒适。",
+            "性价比很高，下次还会再来。",
+            "销售顾问对产品非常了解。",
+            "一次就修好了，很满意。",
+        ),
+        "complaint": (
+            "预约了还是等了一个多小时。",
+            "价格比报价高。",
+            "投诉之后没有人回电话。",
+            "没有修好，只好再来一次。",
+            "员工态度不好，不耐烦。",
+            "发票看不懂，还有错误。",
+        ),
+    },
+}
+
+
+def _leaf_factor_groups(q: Questionnaire) -> list[tuple[Factor, list[Item]]]:
+    return [(factor, list(factor.all_items())) for factor in q.factors]
+
+
+def _units(q: Questionnaire, rng: np.random.Generator, n: int) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
+    """Segment labels per respondent (children nested in parents) and each leaf unit's effect."""
+    labels: dict[str, np.ndarray] = {}
+    unit_of_parent: dict[str, list[list[str]]] = {}
+    ordered = sorted(q.segments, key=lambda s: _depth(q, s.id))
+    leaf_index = np.zeros(n, dtype=np.int64)
+    leaf_names: list[str] = []
+    for segment in ordered:
+        names = [str(code) for code in segment.labels] or None
+        if segment.parent is None:
+            names = names or [f"{segment.id[:1].upper()}{i + 1}" for i in range(4)]
+            probabilities = rng.dirichlet(np.full(len(names), 8.0))
+            choice = rng.choice(len(names), size=n, p=probabilities)
+            labels[segment.id] = np.asarray(names, dtype=object)[choice]
+            unit_of_parent[segment.id] = [[name] for name in names]
+            continue
+        parent_values = labels[segment.parent]
+        parent_names = sorted(set(parent_values.tolist()))
+        names = names or [f"{p}-{segment.id[:1].upper()}{i + 1}" for p in parent_names for i in range(3)]
+        groups: list[list[str]] = [[] for _ in parent_names]
+        for i, name in enumerate(names):
+            groups[i % len(parent_names)].append(name)
+        out = np.empty(n, dtype=object)
+        for p_index, parent in enumerate(parent_names):
+            members = groups[p_index] or [f"{parent}-{segment.id}"]
+            rows = np.flatnonzero(parent_values == parent)
+            weights = rng.dirichlet(np.full(len(members), 6.0))
+            out[rows] = np.asarray(members, dtype=object)[rng.choice(len(members), size=rows.size, p=weights)]
+        labels[segment.id] = out
+    leaf = ordered[-1].id if ordered else None
+    effects: dict[str, float] = {}
+    unit_effect = np.zeros(n)
+    if leaf is not None:
+        leaf_names = sorted(set(labels[leaf].tolist()))
+        values = rng.normal(0.0, 0.3, size=len(leaf_names))
+        effects = {name: round(float(v), 4) for name, v in zip(leaf_names, values)}
+        lookup = {name: i for i, name in enumerate(leaf_names)}
+        leaf_index = np.fromiter((lookup[v] for v in labels[leaf]), dtype=np.int64, count=n)
+        unit_effect = values[leaf_index]
+    return labels, unit_effect, {"segment": leaf, "effects": effects}
+
+
+def _depth(q: Questionnaire, segment_id: str) -> int:
+    by_id = {s.id: s for s in q.segments}
+    depth, current = 0, by_id[segment_id].parent
+    while current is not None and depth < len(by_id):
+        depth, current = depth + 1, by_id[current].parent if current in by_id else None
+    return depth
+
+
+def _waves(q: Questionnaire, rng: np.random.Generator, n: int) -> tuple[np.ndarray | None, np.ndarray]:
+    if q.wave is None:
+        return None, np.zeros(n)
+    count = {"month": 12, "quarter": 8, "year": 3}[q.wave.frequency]
+    year, month = FIRST_WAVE
+    labels = []
+    for i in range(count):
+        if q.wave.frequency == "month":
+            m = (month - 1 + i) % 12 + 1
+            y = year + (month - 1 + i) // 12
+            labels.append(f"{y:04d}-{m:02d}")
+        elif q.wave.frequency == "quarter":
+            quarter = i % 4 + 1
+            labels.append(f"{year + i // 4:04d}-Q{quarter}")
+        else:
+            labels.append(f"{year + i:04d}")
+    index = rng.integers(0, count, size=n)
+    trend = (index / max(count - 1, 1) - 0.5) * 0.25
+    return np.asarray(labels, dtype=object)[index], trend
+
+
+def _to_scale(latent: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    share = 1.0 / (1.0 + np.exp(-(1.0 + 1.1 * latent)))
+    return np.clip(np.rint(lo + share * (hi - lo)), lo, hi)
+
+
+def simulate(q: Questionnaire, n: int, seed: int = 0) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Columns (data column name -> values, NaN or '' for missing) and the truth about how they were made."""
+    rng = np.random.default_rng(seed)
+    columns: dict[str, np.ndarray] = {}
+    columns[q.respondent_id] = np.asarray([f"R{i + 1:07d}" for i in range(n)], dtype=object)
+    segment_labels, unit_effect, unit_truth = _units(q, rng, n)
+    for segment in q.segments:
+        columns[segment.data_column] = segment_labels[segment.id]
+    wave_labels, trend = _waves(q, rng, n)
+    if wave_labels is not None and q.wave is not None:
+        columns[q.wave.column] = wave_labels
+
+    groups = [(f, items) for f, items in _leaf_factor_groups(q) if f.id in q.driver_ids()]
+    extra_groups = [(f, items) for f, items in _leaf_factor_groups(q) if f.id not in q.driver_ids()]
+    n_factors = len(groups)
+    factor_corr = np.full((n_factors, n_factors), 0.45) + np.eye(n_factors) * 0.55
+    latent = rng.multivariate_normal(np.zeros(n_factors), factor_corr, size=n) if n_factors else np.zeros((n, 0))
+    latent += (unit_effect + trend)[:, None]
+
+    raw_weights = np.linspace(1.0, 0.35, n_factors) if n_factors else np.zeros(0)
+    rng.shuffle(raw_weights)
+    factor_weights = raw_weights / raw_weights.sum() if n_factors else raw_weights
+    item_latent: dict[str, np.ndarray] = {}
+    levels: dict[str, float] = {}
+    truth_items: dict[str, dict[str, float]] = {}
+    loadings: dict[str, float] = {}
+    composite = np.zeros((n, n_factors))
+    for f_index, (factor, items) in enumerate(groups + extra_groups):
+        base = latent[:, f_index] if f_index < n_factors else rng.normal(size=n) + unit_effect
+        item_weights = np.linspace(1.0, 0.2, len(items))
+        rng.shuffle(item_weights)
+        item_weights = item_weights / item_weights.sum()
+        truth_items[factor.id] = {item.id: round(float(w), 6) for item, w in zip(items, item_weights)}
+        specific = rng.normal(size=n)  # what the factor's items share beyond the driver latent
+        factor_level = rng.normal(0.0, 0.3)  # factors and items differ in how well they perform
+        for item, weight in zip(items, item_weights):
+            loading = float(rng.uniform(0.65, 0.85))
+            loadings[item.id] = round(loading, 4)
+            noise = np.sqrt(1 - loading**2) * (0.6 * rng.normal(size=n) + 0.4 * specific)
+            item_latent[item.id] = loading * base + noise
+            levels[item.id] = factor_level + rng.normal(0.0, 0.3)
+            if f_index < n_factors:
+                composite[:, f_index] += weight * item_latent[item.id]
+    if n_factors:
+        composite = (composite - composite.mean(axis=0)) / composite.std(axis=0)
+    satisfaction = composite @ factor_weights if n_factors else np.zeros(n)
+    satisfaction = satisfaction / (satisfaction.std() or 1.0)
+    satisfaction = 0.8 * satisfaction + 0.6 * rng.normal(size=n) + unit_effect + trend
+
+    values: dict[str, np.ndarray] = {}
+    for item_id, z in item_latent.items():
+        item = q.item(item_id)
+        scale = q.scales[item.scale] if item.scale else None
+        if scale is not None:
+            values[item_id] = _to_scale(z + levels[item_id], scale.min, scale.max)
+
+    outcomes = q.outcomes
+    outcome_ids = set(outcomes.overall)
+    for item_id in outcomes.overall:
+        scale = q.scale_of(q.item(item_id))
+        if scale is not None:
+            values[item_id] = _to_scale(satisfaction + 0.25 * rng.normal(size=n), scale.min, scale.max)
+    for item_id in (outcomes.recommend, outcomes.repurchase):
+        if item_id is None:
+            continue
+        outcome_ids.add(item_id)
+        item = q.item(item_id)
+        if item.scale:
+            scale = q.scales[item.scale]
+            values[item_id] = _to_scale(0.9 * satisfaction + 0.5 * rng.normal(size=n) + 0.3, scale.min, scale.max)
+
+    complained = None
+    if outcomes.complaint is not None:
+        c = outcomes.complaint
+        probability = 1.0 / (1.0 + np.exp(2.4 + 1.1 * satisfaction))
+        complained = rng.random(n) < probability
+        outcome_ids.update(x for x in (c.item, c.resolved, c.handling) if x)
+        values[c.item] = _yes_no(q, q.item(c.item), complained, c.yes)
+        if c.resolved:
+            resolved = rng.random(n) < 0.6
+            values[c.resolved] = _yes_no(q, q.item(c.resolved), resolved, c.resolved_yes)
+        if c.handling:
+            scale = q.scale_of(q.item(c.handling))
+            if scale is not None:
+                values[c.handling] = _to_scale(satisfaction - 0.6 + 0.6 * rng.normal(size=n), scale.min, scale.max)
+
+    expectation_of = {item.expectation: item for item in q.all_items() if item.expectation}
+    for item in q.all_items():
+        if item.id in values or item.question_type not in ("rating", "single", "number"):
+            continue
+        scale = q.scale_of(item)
+        if item.id in expectation_of and scale is not None:
+            perception = item_latent.get(expectation_of[item.id].id, rng.normal(size=n))
+            values[item.id] = _to_scale(0.6 * perception + 0.8 * rng.normal(size=n) + 0.35, scale.min, scale.max)
+        elif scale is not None:
+            values[item.id] = _to_scale(0.5 * satisfaction + rng.normal(size=n), scale.min, scale.max)
+        elif item.choices:
+            codes = [code for code in q.choices[item.choices].options]
+            values[item.id] = np.asarray(codes, dtype=object)[rng.integers(0, len(codes), size=n)]
+        else:
+            values[item.id] = rng.integers(18, 80, size=n).astype(float)
+
+    straightliners = rng.random(n) < STRAIGHTLINER_RATE
+    for factor, items in groups:
+        rated = [i for i in items if i.id in values and i.scale]
+        if not rated:
+            continue
+        scale = q.scales[rated[0].scale]  # type: ignore[index]
+        level = np.where(rng.random(n) < 0.7, scale.max, rng.integers(scale.min, scale.max + 1, size=n))
+        for item in rated:
+            if q.scales[item.scale] == scale:  # type: ignore[index]
+                values[item.id] = np.where(straightliners, level, values[item.id])
+
+    for item_id, array in list(values.items()):
+        item = q.item(item_id)
+        if array.dtype == object:
+            continue
+        array = array.astype(float)
+        if item_id not in outcome_ids:  # outcomes are rarely skipped; drivers often are
+            blank = rng.random(n) < MISSING_RATE
+            array[blank] = np.nan
+        scale = q.scale_of(item)
+        if scale is not None and scale.missing:
+            dont_know = rng.random(n) < DONT_KNOW_RATE
+            array[dont_know & ~np.isnan(array)] = float(min(scale.missing))
+        values[item_id] = array
+
+    text_values = _texts(q, rng, n, satisfaction, complained)
+    _apply_conditions(q, values, text_values)
+
+    for item in q.all_items():
+        if item.id in values:
+            columns[item.data_column] = values[item.id]
+        elif item.id in text_values:
+            columns[item.data_column] = text_values[item.id]
+    if q.weights is not None and q.weights.column:
+        columns[q.weights.column] = np.round(rng.lognormal(0.0, 0.35, size=n), 4)
+
+    truth = {
+        "generator": "surveyengine simulate",
+        "questionnaire": q.id,
+        "n": n,
+        "seed": seed,
+        "outcome": q.outcome_id(),
+        "factor_weights": {f.id: round(float(w), 6) for (f, _), w in zip(groups, factor_weights)},
+        "item_weights": truth_items,
+        "loadings": loadings,
+        "unit_effects": unit_truth,
+        "straightliners": int(straightliners.sum()),
+        "complainers": int(complained.sum()) if complained is not None else 0,
+    }
+    return columns, truth
+
+
+def _yes_no(q: Questionnaire, item: Item, yes: np.ndarray, yes_codes: tuple[Any, ...]) -> np.ndarray:
+    codes = list(q.choices[item.choices].options) if item.choices else [1, 2]
+    yes_code = yes_codes[0]
+    no_code = next((c for c in codes if c not in yes_codes), 2)
+    out = np.where(yes, yes_code, no_code)
+    return out.astype(float) if all(isinstance(c, (int, float)) for c in (yes_code, no_code)) else out.astype(object)
+
+
+def _texts(q: Questionnaire, rng: np.random.Generator, n: int, satisfaction: np.ndarray,
+           complained: np.ndarray | None) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    languages = [lang for lang in q.languages if lang in COMMENTS] or ["en"]
+    language_share = np.array([0.7] + [0.3 / max(len(languages) - 1, 1)] * (len(languages) - 1))
+    language_share = language_share / language_share.sum()
+    language = rng.choice(len(languages), size=n, p=language_share)
+    complaint_description = q.outcomes.complaint.description if q.outcomes.complaint else None
+    for item in q.all_items():
+        if item.question_type == "multiple" and item.choices:
+            codes = [str(c) for c in q.choices[item.choices].options]
+            picks = rng.random((n, len(codes))) < 0.3
+            out[item.id] = np.asarray([";".join(c for c, p in zip(codes, row) if p) for row in picks], dtype=object)
+            continue
+        if item.question_type != "text":
+            continue
+        is_complaint = item.id == complaint_description
+        writes = (complained if (is_complaint and complained is not None) else rng.random(n) < COMMENT_RATE)
+        negative = is_complaint | (satisfaction < rng.normal(-0.2, 0.5, size=n))
+        texts = np.full(n, "", dtype=object)
+        for l_index, lang in enumerate(languages):
+            bank = COMMENTS[lang]
+            for tone, mask in (("complaint", negative), ("praise", ~negative)):
+                rows = np.flatnonzero(writes & mask & (language == l_index))
+                phrases = np.asarray(bank[tone], dtype=object)
+                first = phrases[rng.integers(0, len(phrases), size=rows.size)]
+                second = phrases[rng.integers(0, len(phrases), size=rows.size)]
+                joiner = "" if lang == "zh" else " "
+                two = rng.random(rows.size) < 0.3
+                texts[rows] = np.where(two, first + joiner + second, first)
+        hostile = writes & (rng.random(n) < HOSTILE_RATE)
+        texts[hostile] = np.asarray(HOSTILE_COMMENTS, dtype=object)[rng.integers(0, len(HOSTILE_COMMENTS),
+                                                                                 size=int(hostile.sum()))]
+        multiline = writes & (rng.random(n) < 0.02)
+        texts[multiline] = texts[multiline] + "\nP.S. " + np.where(language[multiline] == 0, "thanks", "谢谢")
+        out[item.id] = texts
+    return out
+
+
+def _apply_conditions(q: Questionnaire, values: dict[str, np.ndarray], texts: dict[str, np.ndarray]) -> None:
+    """Blank every answer whose item was not asked (its condition false), in questionnaire order."""
+    for _ in range(3):  # conditions may chain; three rounds settle any realistic questionnaire
+        for item in q.all_items():
+            if item.when is None:
+                continue
+            condition = conditions.parse(item.when)
+            env = {name: values[name] if name in values else texts.get(name, np.full(1, np.nan))
+                   for name in condition.names}
+            asked = np.asarray(condition.evaluate(env), dtype=bool)
+            if item.id in values:
+                values[item.id] = np.where(asked, values[item.id], np.nan if values[item.id].dtype != object else "")
+            elif item.id in texts:
+                texts[item.id] = np.where(asked, texts[item.id], "")
+
+
+def write_csv(columns: dict[str, np.ndarray], path: Path, encoding: str = "utf-8") -> None:
+    """Write simulated columns as CSV (integers without decimals, missing as empty)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    arrays = {}
+    for name, values in columns.items():
+        if values.dtype == object:
+            listed = values.tolist()
+            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in listed):
+                values = np.asarray(listed, dtype=float)
+            else:
+                arrays[name] = pa.array(["" if v is None else str(v) for v in listed], type=pa.string())
+                continue
+        values = values.astype(float)
+        whole = np.where(np.isnan(values), 0, values)
+        if np.all(whole == np.round(whole)):
+            arrays[name] = pa.array(whole.astype(np.int64), mask=np.isnan(values))
+        else:
+            arrays[name] = pa.array(values, mask=np.isnan(values))
+    table = pa.table(arrays)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if encoding.lower().replace("-", "") in ("utf8",):
+        pacsv.write_csv(table, str(path))
+    else:
+        import io
+
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer)
+        path.write_bytes(buffer.getvalue().decode("utf-8").encode(encoding))
+
+
+def write_truth(truth: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(truth, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+

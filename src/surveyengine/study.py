@@ -1,0 +1,138 @@
+"""A study folder: ``surveyengine.yaml``, the questionnaire it names, data, pages and plugins.
+
+A study may also be just a questionnaire file: ``surveyengine build q.yaml``
+uses the questionnaire's folder as the study and looks for data beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import questionnaire as qn
+from .errors import Problem, QuestionnaireError
+from .model import Questionnaire, StudyConfig
+from .yamlio import YMap, load_file
+
+if TYPE_CHECKING:
+    from .plugins import PluginManager
+
+CONFIG_NAME = "surveyengine.yaml"
+
+
+@dataclass
+class Study:
+    root: Path
+    config: StudyConfig
+    config_path: Path
+    questionnaire: Questionnaire
+    questionnaire_path: Path
+    warnings: list[Problem] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    loaded: qn.Loaded | None = None
+
+    @property
+    def language(self) -> str:
+        return self.config.language or self.questionnaire.language
+
+    @property
+    def title(self) -> str:
+        return self.questionnaire.text(self.config.title or self.questionnaire.title, self.language)
+
+    def display(self, path: Path) -> str:
+        """A path as the user should read it in messages: relative to the working directory when possible."""
+        try:
+            return str(path.resolve().relative_to(Path.cwd().resolve()))
+        except ValueError:
+            return str(path)
+
+    def columns(self) -> dict[str, str]:
+        """Item, segment and 'wave' id -> data column, with the config's ``columns`` applied."""
+        mapping = {item.id: item.data_column for item in self.questionnaire.all_items()}
+        mapping.update({segment.id: segment.data_column for segment in self.questionnaire.segments})
+        if self.questionnaire.wave is not None:
+            mapping["wave"] = self.questionnaire.wave.column
+        mapping.update(self.config.columns)
+        return mapping
+
+    def plugins_dirs(self) -> list[Path]:
+        return [self.root / self.config.plugins] if self.config.plugins else []
+
+
+def find_config(target: Path) -> tuple[Path, Path | None]:
+    """(study root, config path or None) for a folder, a config file or a questionnaire file."""
+    if target.is_dir():
+        config = target / CONFIG_NAME
+        return target, config if config.is_file() else None
+    if target.name == CONFIG_NAME:
+        return target.parent, target
+    return target.parent, None
+
+
+def load_config(target: Path) -> tuple[Path, Path, StudyConfig, YMap | None]:
+    """Read only the study config (to find plugins before validating the questionnaire)."""
+    target = Path(target)
+    if not target.exists():
+        raise QuestionnaireError("no such file or folder", str(target))
+    root, config_path = find_config(target)
+    if config_path is None:
+        if target.is_dir():
+            raise QuestionnaireError(f"no {CONFIG_NAME} in this folder; run 'surveyengine init' to make one",
+                                     str(target))
+        guessed = [p.name for p in sorted(root.glob("*.csv"))]
+        return root, target, StudyConfig(questionnaire=target.name, data=tuple(guessed)), None
+    raw = load_file(config_path, display=str(config_path))
+    if not isinstance(raw, YMap):
+        raise QuestionnaireError("a study config must be a YAML mapping", str(config_path), 1, 1)
+    collector = qn._Collector(raw)
+    config = qn._validate_model(StudyConfig, raw, collector)
+    if collector.errors:
+        raise QuestionnaireError(collector.problems)
+    return root, config_path, config, raw
+
+
+def load_study(target: Path | str, pm: PluginManager | None = None) -> Study:
+    """Load a study folder (or a questionnaire file); every problem is raised at once."""
+    root, config_path, config, raw = load_config(Path(target))
+    questionnaire_path = root / config.questionnaire
+    known = list(pm.registry("weighters")) if pm is not None else None
+    problems: list[Problem] = []
+    loaded = None
+    try:
+        loaded = qn.load(questionnaire_path, known_weighters=known)
+    except QuestionnaireError as exc:
+        problems.extend(exc.problems)
+    if raw is not None:
+        problems.extend(_check_config(config, root, raw, loaded))
+    if any(p.severity == "error" for p in problems):
+        raise QuestionnaireError(problems + (loaded.warnings if loaded else []))
+    assert loaded is not None
+    study = Study(root, config, config_path, loaded.questionnaire, questionnaire_path,
+                  warnings=loaded.warnings + problems, files=loaded.files + ([config_path] if raw else []),
+                  loaded=loaded)
+    return study
+
+
+def _check_config(config: StudyConfig, root: Path, raw: YMap, loaded: qn.Loaded | None) -> list[Problem]:
+    collector = qn._Collector(raw)
+    if not (root / config.questionnaire).is_file():
+        collector.add(f"questionnaire file '{config.questionnaire}' not found", ["questionnaire"])
+    for index, page in enumerate(config.pages):
+        if not (root / page).is_file():
+            collector.add(f"page '{page}' not found", ["pages", index])
+    if config.plugins and not (root / config.plugins).is_dir():
+        collector.add(f"plugins folder '{config.plugins}' not found", ["plugins"])
+    if loaded is not None:
+        q = loaded.questionnaire
+        known: dict[str, Any] = {item.id: item for item in q.all_items()}
+        known.update({segment.id: segment for segment in q.segments})
+        known["wave"] = q.wave
+        for key in config.columns:
+            if key not in known:
+                collector.add(f"columns: unknown item or segment '{key}'{qn.did_you_mean(key, known)}",
+                              ["columns", key], key=True)
+        if config.language and config.language not in q.languages:
+            collector.add(f"language '{config.language}' is not one of the questionnaire's "
+                          f"({', '.join(q.languages)})", ["language"])
+    return collector.problems
