@@ -61,7 +61,9 @@ def parse(source: str) -> Condition:
         single = _SINGLE_EQUALS.search(text)
         if single is not None:
             raise ConditionError("condition is not valid: compare with '==', not '='", single.start()) from None
-        raise ConditionError(f"condition is not valid: {exc.msg}", (exc.offset or 1) - 1) from None
+        if not exc.offset:  # Python gives no column when the text ends too early: 'a == 1 and'
+            raise ConditionError("condition is not valid: it ends too early", len(text)) from None
+        raise ConditionError(f"condition is not valid: {exc.msg}", exc.offset - 1) from None
     names: set[str] = set()
     _check_test(tree, names)
     return Condition(text, tree, frozenset(names))
@@ -139,18 +141,20 @@ def _evaluate(node: ast.expr, columns: Mapping[str, Any]) -> Any:
         left = _evaluate(node.left, columns)
         for op, right_node in zip(node.ops, node.comparators):
             if isinstance(op, (ast.In, ast.NotIn)):
-                options = [_evaluate(e, columns) for e in right_node.elts]
-                part = np.isin(left, options)
+                # row by row, so that a list may hold item ids as well as codes of mixed types
+                part = np.zeros(np.shape(left), dtype=bool)
+                for element in right_node.elts:
+                    part = part | (left == _evaluate(element, columns))
                 if isinstance(op, ast.NotIn):
-                    part = ~part & _answered(left)
+                    part = ~part
+                part = part & _answered(left)
             else:
                 right = _evaluate(right_node, columns)
                 with np.errstate(invalid="ignore"):
                     part = _COMPARE[type(op)](left, right)
-                if isinstance(op, ast.NotEq):
-                    part = part & _answered(left) & _answered(right)
+                part = part & _answered(left) & _answered(right)  # '' (unanswered text) too
+                left = right
             result = part if result is None else (result & part)
-            left = right if not isinstance(op, (ast.In, ast.NotIn)) else left
         return result
     if isinstance(node, ast.Name):
         return columns[node.id]

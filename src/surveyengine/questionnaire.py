@@ -294,6 +294,15 @@ _EXPECTED = {
 }
 
 
+_PATTERN_RULES = {  # the patterns of model.py, in words
+    r"^[A-Za-z][A-Za-z0-9_]*$": "an id is a letter followed by letters, digits or underscores",
+    r"^[a-z][a-z0-9-]*$": "use lower-case letters, digits and hyphens, starting with a letter",
+    r"^[a-z][a-z0-9_-]*$": "use lower-case letters, digits, '_' and '-', starting with a letter",
+    r"^[a-z0-9][a-z0-9_-]*$": "use lower-case letters, digits, '_' and '-'",
+    r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$": "a language code is lower-case, e.g. en, zh or pt-BR",
+}
+
+
 def _friendly(errors: list[dict[str, Any]], root: Any) -> Iterator[tuple[list[Any], str, bool]]:
     grouped: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for error in errors:
@@ -312,22 +321,17 @@ def _friendly(errors: list[dict[str, Any]], root: Any) -> Iterator[tuple[list[An
             name = path[-1] if path else "?"
             yield list(path), f"unknown key '{name}'{did_you_mean(name, _all_field_names())}", True
         elif "missing" in types:
-            yield list(path[:-1]), f"missing required key '{path[-1]}'", False
-        elif types <= {"string_type", "dict_type"}:
+            yield list(path[:-1]), f"missing required key '{path[-1]}'", True  # at the key that lacks it
+        elif types == {"string_type", "dict_type"}:
             yield list(path), f"expected text or a mapping of language to text, found {_describe(value)}", False
         elif types <= set(_EXPECTED):
             expected = " or ".join(sorted({_EXPECTED[t] for t in types}))
             yield list(path), f"expected {expected}, found {_describe(value)}", False
         elif "string_pattern_mismatch" in types:
-            field_name = next((p for p in reversed(path) if isinstance(p, str)), "")
-            if field_name in ("id", "scale", "choices", "expectation") or len(path) > 1 and path[-2] in (
-                    "scales", "choices", "blocks"):
-                rule = "an id is a letter followed by letters, digits or underscores"
-            elif field_name in ("method", "item_method", "format", "kind"):
-                rule = "use lower-case letters, digits and hyphens"
-            else:
-                rule = f"does not match {first.get('ctx', {}).get('pattern', '')}"
-            yield list(path), f"invalid value {_describe(value)}: {rule}", False
+            pattern = first.get("ctx", {}).get("pattern", "")
+            rule = _PATTERN_RULES.get(pattern, f"does not match {pattern}")
+            is_key = any(e["loc"][-1:] == ("[key]",) for e in group)  # a bad key of a mapping, e.g. a language
+            yield list(path), f"invalid value {_describe(value)}: {rule}", is_key
         elif "literal_error" in types:
             yield list(path), f"found {_describe(value)}, expected {first['ctx']['expected']}", False
         elif "too_short" in types:

@@ -2,7 +2,8 @@
 
 Plain scalars follow YAML 1.2's core schema where YAML 1.1 surprises people:
 ``Yes``/``No``/``on``/``off`` are text, only ``true``/``false`` are booleans,
-and ``12:30`` is text, not a base-60 number.
+``12:30`` is text, not a base-60 number, and ``010`` is ten, not octal eight
+(``09`` is nine, not text).
 
 Untrusted YAML stays inert: only the YAML core types are constructed (no
 ``!!python/...`` tags), a duplicate key is an error, and both nesting depth and
@@ -78,8 +79,9 @@ def _loc(path: str, mark: Any) -> Location:
 
 
 class _Builder:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, text: str = "") -> None:
         self.path = path
+        self.text = text
         self.nodes = 0
         self.constructor = yaml.SafeLoader("")  # only its scalar constructors are used
         self.built: set[int] = set()  # collections built once already: meeting one again is an alias
@@ -92,10 +94,11 @@ class _Builder:
                 f"YAML nested deeper than {MAX_DEPTH} levels (or a recursive alias)",
                 self.path, node.start_mark.line + 1, node.start_mark.column + 1)
         if self.nodes > MAX_NODES:
-            where = self._outermost_alias_use() or node
-            raise QuestionnaireError(
-                f"YAML expands to more than {MAX_NODES} values; aliases are expanded too many times",
-                self.path, where.start_mark.line + 1, where.start_mark.column + 1)
+            alias_use = self._outermost_alias_use()
+            where = alias_use or node
+            why = "; aliases are expanded too many times" if alias_use is not None else ""
+            raise QuestionnaireError(f"YAML expands to more than {MAX_NODES} values{why}",
+                                     self.path, where.start_mark.line + 1, where.start_mark.column + 1)
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node)
         expected = _MAP_TAG if isinstance(node, yaml.MappingNode) else _SEQ_TAG
@@ -116,6 +119,11 @@ class _Builder:
         finally:
             self.stack.pop()
             self.built.add(id(node))
+
+    def _explicit_tag(self, node: yaml.ScalarNode) -> bool:
+        """Whether the scalar carries a tag such as ``!!str`` (its marks span the tag; marks count characters)."""
+        prefix = self.text[node.start_mark.index: node.end_mark.index - len(node.value)]
+        return "!" in prefix
 
     def _outermost_alias_use(self) -> yaml.Node | None:
         """The collection holding the outermost alias being expanded (an alias has no mark of its own)."""
@@ -153,13 +161,17 @@ class _Builder:
         if node.tag not in _SCALAR_TAGS:
             raise QuestionnaireError(f"YAML tag '{_shown(node.tag)}' is not allowed; write a plain value",
                                      self.path, node.start_mark.line + 1, node.start_mark.column + 1)
-        if node.tag == "tag:yaml.org,2002:int" and _LEADING_ZERO.fullmatch(node.value):
-            return int(node.value, 10)  # YAML 1.2: '010' is ten, not YAML 1.1's octal eight
+        if _LEADING_ZERO.fullmatch(node.value) and (
+                node.tag == "tag:yaml.org,2002:int" or (not node.style and not self._explicit_tag(node))):
+            return int(node.value, 10)  # YAML 1.2: '010' is ten, '09' nine (YAML 1.1: octal eight, and text)
         try:
             value = self.constructor.construct_object(node)
         except yaml.constructor.ConstructorError as exc:
             raise QuestionnaireError(str(exc.problem), self.path, node.start_mark.line + 1,
                                      node.start_mark.column + 1) from None
+        except (ValueError, KeyError, AttributeError):  # an explicit tag on a value that does not fit, '!!int x'
+            raise QuestionnaireError(f"{node.value!r} is not a valid {_shown(node.tag)}", self.path,
+                                     node.start_mark.line + 1, node.start_mark.column + 1) from None
         if isinstance(value, (_dt.date, _dt.datetime)):
             return value.isoformat()  # dates stay text: a wave label, not a timestamp
         return value
@@ -170,10 +182,12 @@ def _shown(tag: str) -> str:
 
 
 def _is_yaml11_only(node: yaml.ScalarNode) -> bool:
+    if node.tag == "tag:yaml.org,2002:timestamp":
+        return True  # dates stay text, as written: a wave label, not a timestamp
     if node.tag == "tag:yaml.org,2002:bool":
         return node.value.lower() not in ("true", "false")
     if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
-        return ":" in node.value
+        return ":" in node.value or "_" in node.value  # YAML 1.1 only: base 60, digit separators
     return node.tag == "tag:yaml.org,2002:value"  # a lone '=' is text
 
 
@@ -211,7 +225,7 @@ def loads(text: str, path: str = "<string>") -> Any:
         raise QuestionnaireError(f"YAML syntax error: {exc}", path) from None
     if node is None:
         return None
-    return _Builder(path).build(node)
+    return _Builder(path, text).build(node)
 
 
 def load_file(path: Path | str, display: str | None = None) -> Any:
