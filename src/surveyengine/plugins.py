@@ -74,17 +74,19 @@ class PluginManager(pluggy.PluginManager):
         return registered
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
+        if name is None and plugin is not None:
+            name = self.get_name(plugin)  # before pluggy forgets it
         removed = super().unregister(plugin, name)
-        if removed is not None:
-            self.origins.pop(name or self.get_name(removed) or "", None)
-            for key in [k for k, v in self.origins.items() if v.name == name]:
-                self.origins.pop(key)
+        if removed is not None and name is not None:
+            self.origins.pop(name, None)
         self._registries.clear()
         return removed
 
     def plugin_infos(self) -> list[PluginInfo]:
         infos = []
         for name, plugin in self.list_name_plugin():
+            if plugin is None:  # blocked (SURVEYENGINE_DISABLE_PLUGINS): pluggy keeps the name, not a plugin
+                continue
             info = self.origins.get(name) or PluginInfo(name, "registered")
             info.hooks = sorted(caller.name for caller in self.get_hookcallers(plugin) or [])
             infos.append(info)
@@ -209,5 +211,6 @@ def get_plugin_manager(plugins_dirs: Iterable[Path] = (), *, entry_points: bool 
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin} implements an unknown hook: {exc}") from exc
+        name = pm.get_name(exc.plugin) or exc.plugin
+        raise PluginError(f"plugin {name} implements an unknown hook: {exc}") from exc
     return pm
