@@ -3,12 +3,14 @@
 Encoding: UTF-8 (with or without BOM) unless declared; a file that is not
 UTF-8 is retried as GB18030 (a superset of GBK, what Excel on a Chinese
 Windows machine writes). The delimiter is sniffed from the header line unless
-declared.
+declared. Every column is read as text (ids and codes keep leading zeros); the
+data layer parses the numbers.
 """
 
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 from pathlib import Path
 from typing import Any
@@ -40,12 +42,14 @@ class CsvReader:
         text = text.lstrip("\ufeff")
         first_line = text.split("\n", 1)[0]
         delimiter = options.get("delimiter") or _sniff_delimiter(first_line, path)
+        # every column as text: the data layer parses numbers itself, and ids or codes keep leading zeros
+        header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
         try:
             table = pacsv.read_csv(
                 io.BytesIO(text.encode("utf-8")),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(strings_can_be_null=False, quoted_strings_can_be_null=False,
-                                                     column_types=None),
+                                                     column_types={name: pa.string() for name in header}),
             )
         except pa.ArrowInvalid as exc:
             raise DataError(f"not a valid CSV file: {exc}", str(path)) from None

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .study import Study
 
 MAX_FINDINGS_LISTED = 1000
+_GRAIN = {"day": 0, "month": 1, "quarter": 2, "year": 3}
 
 
 @dataclass
@@ -48,6 +49,7 @@ class RawTable:
     table: pa.Table
     path: str
     first_row: int = 2  # the row number, as the user sees it, of the first data row
+    value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)  # column -> code -> label (SPSS)
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,8 @@ def resolve_files(study: Study) -> list[tuple[Path, dict[str, Any]]]:
         if not matches:
             raise DataError(f"no data file matches '{spec.path}'", str(study.config_path))
         options = spec.model_dump(exclude={"path"}, exclude_none=True)
-        files.extend((m, options) for m in matches)
+        named = {path.resolve() for path, _ in files}  # a file that two entries match is read once
+        files.extend((m, options) for m in matches if m.resolve() not in named)
     if not files:
         raise DataError("the study config names no data files ('data:')", str(study.config_path))
     return files
@@ -160,7 +163,8 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
     findings: list[Problem] = []
     findings_total = 0
     read_per_file: dict[str, int] = {}
-    missing_codes = set(study.config.missing_codes)
+    missing_codes = {c for c in study.config.missing_codes if not isinstance(c, str)}
+    text_missing_codes = sorted({c.strip() for c in study.config.missing_codes if isinstance(c, str)})
 
     for file_index, raw in enumerate(tables):
         table = raw.table
@@ -181,7 +185,7 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
         keep = np.ones(n, dtype=bool)
         part: dict[str, Any] = {"rows": rows, "file": np.full(n, file_index, dtype=np.int32)}
 
-        ids = _as_text(table.column(q.respondent_id))
+        ids = _as_text(table.column(q.respondent_id), strip=True)
         part["ids"] = ids
         blank = ids == ""
         for index in np.flatnonzero(blank):
@@ -211,6 +215,10 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
                 coded_missing = np.isin(parsed, sorted(allowed_missing))
                 parsed[coded_missing] = np.nan
                 valid |= coded_missing
+            if text_missing_codes:  # codes such as 'NA' or '-' in the config's missing_codes
+                coded_text = np.isin(_as_text(table.column(column), strip=True), text_missing_codes)
+                parsed[coded_text] = np.nan
+                bad &= ~coded_text
             invalid = ~valid & ~np.isnan(parsed)
             for mask, why in ((bad, "not a number"), (invalid, rule)):
                 hits = np.flatnonzero(mask)
@@ -218,6 +226,9 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
                 if hits.size and len(findings) < MAX_FINDINGS_LISTED:
                     raw_values = table.column(column).take(pa.array(hits[: MAX_FINDINGS_LISTED]))
                     for index, value in zip(hits[:MAX_FINDINGS_LISTED], raw_values.to_pylist()):
+                        if mask is invalid:  # a number: shown as one (11, 3.5), whatever type the reader gave
+                            number = float(parsed[index])
+                            value = int(number) if number.is_integer() else number
                         findings.append(Problem(f"{value!r} {why}; answer set missing",
                                                 Location(raw.path, row=int(rows[index]), column=column),
                                                 "warning", item.id))
@@ -227,7 +238,7 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
 
         for segment in q.segments:
             column = columns[segment.id]
-            labels = _as_text(table.column(column))
+            labels = _as_text(table.column(column), strip=True)
             empty = labels == ""
             for index in np.flatnonzero(empty & keep):
                 exclusions.append(Exclusion(raw.path, int(rows[index]), column, f"no {segment.id}"))
@@ -239,7 +250,8 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
             periods = _periods(_as_text(table.column(column)), q.wave.frequency)
             bad_wave = periods == ""
             for index in np.flatnonzero(bad_wave & keep):
-                exclusions.append(Exclusion(raw.path, int(rows[index]), column, "wave not a date or period"))
+                exclusions.append(Exclusion(raw.path, int(rows[index]), column,
+                                            f"wave is not a date or a {q.wave.frequency}"))
             keep &= ~bad_wave
             part["wave"] = periods
 
@@ -256,7 +268,12 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
             part[f"text:{item.id}"] = _as_text(table.column(columns[item.id]))
         parts.append({key: value[keep] for key, value in part.items()})
 
-    merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]} if parts else {}
+    merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    if merged["ids"].size == 0:
+        reasons = Counter(e.reason for e in exclusions).most_common(3)
+        detail = ", ".join(f"{count:,} {reason}" for reason, count in reasons)
+        raise DataError(f"no usable responses: all {sum(read_per_file.values()):,} rows were excluded ({detail})",
+                        tables[0].path if len(tables) == 1 else None)
     # duplicate respondent ids across all files: the first occurrence is used
     ids = merged["ids"]
     _, first = np.unique(ids, return_index=True)
@@ -303,13 +320,15 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
     return responses
 
 
-def _as_text(column: Any) -> np.ndarray:
+def _as_text(column: Any, strip: bool = False) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
         column = pc.cast(column, pa.string())
     column = pc.fill_null(column, "")
+    if strip:  # ids and codes: ' R1 ' is R1, and a blank cell is empty
+        column = pc.utf8_trim_whitespace(column)
     return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
 
 
@@ -331,11 +350,12 @@ def _as_float(column: Any) -> tuple[np.ndarray, np.ndarray]:
             bad_uniques.append(False)
             continue
         try:
-            parsed_uniques.append(float(value))
-            bad_uniques.append(False)
+            number = float(value)
         except ValueError:
-            parsed_uniques.append(np.nan)
-            bad_uniques.append(True)
+            number = np.nan
+        finite = bool(np.isfinite(number))  # 'abc', but also 'nan' and 'inf', are not answers
+        parsed_uniques.append(number if finite else np.nan)
+        bad_uniques.append(not finite)
     position = pc.index_in(text, value_set=pa.array(uniques, type=pa.string())).to_numpy(zero_copy_only=False)
     position = np.where(np.isnan(position.astype(float)), uniques.index(None) if None in uniques else 0,
                         position).astype(np.int64)
@@ -354,20 +374,26 @@ def _periods(values: np.ndarray, frequency: str) -> np.ndarray:
 def _period_label(value: str, frequency: str) -> str:
     text = value.strip()
     year = month = None
+    grain = "day"
     try:
-        if len(text) == 7 and text[4] == "-":
-            year, month = int(text[:4]), int(text[5:7])
+        quarter = text.upper().replace(" ", "")
+        if len(quarter) in (6, 7) and quarter[4:].lstrip("-").startswith("Q"):
+            year, month, grain = int(quarter[:4]), (int(quarter[-1]) - 1) * 3 + 1, "quarter"
+            if not 1 <= int(quarter[-1]) <= 4:
+                return ""
+        elif len(text) == 7 and text[4] in "-/":
+            year, month, grain = int(text[:4]), int(text[5:7]), "month"
         elif len(text) >= 10:
             day = _dt.date.fromisoformat(text[:10])
-            year, month = day.year, day.month
-        elif len(text) == 7 and text[4:6] in ("-Q", "Q") or (len(text) == 6 and text[4] == "Q"):
-            year, month = int(text[:4]), (int(text[-1]) - 1) * 3 + 1
+            year, month, grain = day.year, day.month, "day"
         elif len(text) == 4:
-            year, month = int(text), 1
+            year, month, grain = int(text), 1, "year"
     except ValueError:
         return ""
     if year is None or month is None or not 1 <= month <= 12:
         return ""
+    if _GRAIN[grain] > _GRAIN[frequency]:
+        return ""  # a quarter cannot be placed in a month
     if frequency == "month":
         return f"{year:04d}-{month:02d}"
     if frequency == "quarter":

@@ -67,10 +67,14 @@ class CellStats:
         first = np.full(groups, -1)
         first[keys[::-1]] = np.arange(keys.size)[::-1]
         safe = np.maximum(first, 0)
+
+        def code(codes: np.ndarray) -> np.ndarray:  # the code of each group's first cell; -1 for an empty group
+            return np.where(first >= 0, codes[safe], -1) if codes.size else np.full(groups, -1, dtype=codes.dtype)
+
         return replace(
             self,
-            segment_codes={k: np.where(first >= 0, v[safe], -1) for k, v in self.segment_codes.items()},
-            wave_codes=np.where(first >= 0, self.wave_codes[safe], -1),
+            segment_codes={k: code(v) for k, v in self.segment_codes.items()},
+            wave_codes=code(self.wave_codes),
             **sums,
         )
 
