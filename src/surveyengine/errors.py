@@ -113,6 +113,10 @@ class DataError(SurveyEngineError):
     """Response data cannot be read or does not fit the questionnaire."""
 
 
+class ThemeError(SurveyEngineError):
+    """A theme template fails to compile or to render."""
+
+
 class PluginError(SurveyEngineError):
     """A plugin failed to load, or raised inside a hook."""
 

@@ -11,6 +11,7 @@ def questionnaire_schema(pm: Any | None = None) -> dict[str, Any]:
     schema = Questionnaire.model_json_schema()
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
     schema["title"] = "surveyengine questionnaire"
+    _allow_block_references(schema)
     if pm is not None:
         methods = sorted(pm.registry("weighters"))
         index = schema["$defs"]["Index"]["properties"]
@@ -22,3 +23,17 @@ def questionnaire_schema(pm: Any | None = None) -> dict[str, Any]:
             target["enum"] = methods
             target.pop("pattern", None)
     return schema
+
+
+def _allow_block_references(schema: dict[str, Any]) -> None:
+    """Item lists may hold ``- block: id`` (expanded before validation, so the models do not say so)."""
+    schema["$defs"]["BlockRef"] = {
+        "type": "object",
+        "description": "Place the items of a block from 'blocks' (or an included library) here.",
+        "properties": {"block": {"type": "string", "description": "Id of a block."}},
+        "required": ["block"],
+        "additionalProperties": False,
+    }
+    either = {"anyOf": [{"$ref": "#/$defs/Item"}, {"$ref": "#/$defs/BlockRef"}]}
+    schema["$defs"]["Factor"]["properties"]["items"]["items"] = either
+    schema["properties"]["questions"]["items"] = either

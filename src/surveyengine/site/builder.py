@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
+from ..errors import ThemeError
 from .themes import Theme, load_theme
 
 if TYPE_CHECKING:
@@ -61,6 +62,19 @@ def _json_for_script(value: Any) -> Markup:
     return Markup(text)
 
 
+def _theme_error(exc: jinja2.TemplateError, template: str) -> ThemeError:
+    """Name the template file and line where rendering failed."""
+    import traceback
+
+    path, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        filename = frame.f_code.co_filename
+        if filename.endswith((".html", ".xml", ".txt", ".svg")):
+            path, line = filename, lineno
+    return ThemeError(f"template error in '{template}': {exc.message or type(exc).__name__}", path or template,
+                      line)
+
+
 def build_site(results: Results, study: Study, out_dir: Path, *, base_url: str = "") -> list[Path]:
     """Render every page and copy the theme's assets into ``out_dir``; returns the files written (relative)."""
     theme = load_theme(study.config.theme, study.root)
@@ -103,7 +117,10 @@ def _render_all(env: jinja2.Environment, theme: Theme, results: Results, study: 
 
     def render(template: str, target: str, **context: Any) -> None:
         depth = target.count("/")
-        html = env.get_template(template).render(**common, root="../" * depth, page_url=target, **context)
+        try:
+            html = env.get_template(template).render(**common, root="../" * depth, page_url=target, **context)
+        except jinja2.TemplateError as exc:
+            raise _theme_error(exc, template) from exc
         path = out / target
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")
