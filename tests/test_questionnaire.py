@@ -140,11 +140,11 @@ BROKEN: dict[str, list[str]] = {
         "broken/privacy_min.yaml:18:16: privacy_min (50) is larger than min_base (30) [index.privacy_min]",
     ],
     "several_problems.yaml": [
-        "broken/several_problems.yaml:21:12: factor 'service' has no items [factors[service].items]",
         "broken/several_problems.yaml:16:16: unknown scale 'sat05' (did you mean 'sat5'?) "
         "[factors[product].items[p_quality].scale]",
         "broken/several_problems.yaml:17:22: unknown expectation item 'e_qualty' (did you mean 'e_quality'?) "
         "[factors[product].items[p_quality].expectation]",
+        "broken/several_problems.yaml:21:12: factor 'service' has no items [factors[service].items]",
         "broken/several_problems.yaml:30:11: condition names unknown item 'complaned' (did you mean 'complained'?) "
         "[questions[handling].when]",
         "broken/several_problems.yaml:33:14: recommend: NPS needs a 0-10 scale, 'recommend' is on 1-10 "
@@ -242,8 +242,8 @@ def test_structural_problems_are_all_reported(tmp_path: Path) -> None:
     shutil.copy(DATA / "valid" / "lib.yaml", tmp_path / "lib.yaml")
     problems = [f"{p.location.line}:{p.location.column}: {p.message}" for p in problems_of(path)]
     assert problems == [
-        "20:16: unknown block 'staf' (did you mean 'staff'?)",
         "18:9: unknown key 'scael' (did you mean 'scale'?)",
+        "20:16: unknown block 'staf' (did you mean 'staff'?)",
         "22:11: invalid value 'Service': use lower-case letters, digits, '_' and '-', starting with a letter",
     ]
 
@@ -456,7 +456,7 @@ VARIATIONS = [
      "20:9: a block reference takes only 'block: <id>'"),
     ("include: [lib.yaml]", "include: [lib.yaml, '']", "4:21: included file '': is a directory, expected a YAML file"),
     ("include: [lib.yaml]", "include: lib.yaml",  # not included, so the block is unknown too
-     ["20:16: unknown block 'staff'", "4:10: expected a list, found 'lib.yaml'"]),
+     ["4:10: expected a list, found 'lib.yaml'", "20:16: unknown block 'staff'"]),
 ]
 
 
@@ -517,13 +517,20 @@ def test_include_depth_is_bounded(tmp_path: Path) -> None:
 
 def test_block_item_warning_reported_once(tmp_path: Path) -> None:
     """A block placed in a factor is checked as a block and as factor items; its warning appears once."""
-    text = VALID_TEXT.replace("languages: [en, zh]", "languages: [en]").replace(", zh: ", ", fr: ")
-    text = text.replace("title: {en: Mini study, fr: 迷你研究}", "title: Mini study")
-    warnings = [str(w) for w in problems_of(_write(tmp_path, text))]
+    shutil.copy(DATA / "valid" / "lib.yaml", tmp_path / "lib.yaml")
     lib = tmp_path / "lib.yaml"
-    assert f"{lib}:10:36: warning: text in 'zh', which is not a declared language (en) " \
-           "[blocks.staff.items[st_friendly].text.zh]" in warnings
-    assert len(warnings) == len({w.rsplit(" [", 1)[0] for w in warnings})
+    lib.write_text(lib.read_text(encoding="utf-8").replace(", zh: 员工友好}", "}"), encoding="utf-8")
+    warnings = [str(w) for w in problems_of(_write(tmp_path, VALID_TEXT))]
+    assert [w for w in warnings if "no zh text" in w] == [
+        f"{lib}:10:15: warning: no zh text (declared languages: en, zh) [blocks.staff.items[st_friendly].text]"]
+
+
+def test_library_text_in_other_languages_is_not_a_warning(tmp_path: Path) -> None:
+    """A bilingual library serves an English-only questionnaire without warnings about its Chinese."""
+    text = VALID_TEXT.replace("languages: [en, zh]", "languages: [en]")
+    warnings = [str(w) for w in problems_of(_write(tmp_path, text))]
+    assert warnings and all(str(tmp_path / "q.yaml") in w for w in warnings)
+    assert not any("lib.yaml" in w for w in warnings)
 
 
 def test_required_keys_missing(tmp_path: Path) -> None:

@@ -34,7 +34,8 @@ FACTOR_KINDS = ("product", "service", "image")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # version: 2026.1 and column: 5 are text to a consultant; true/false only, never 'yes' or 'on'
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, coerce_numbers_to_str=True)
 
 
 def text_in(text: Text | None, language: str, fallback: str | None = None) -> str:
@@ -112,7 +113,7 @@ class Item(_Model):
         description="Asked only when this condition holds, e.g. 'complained == 1' or "
         "'visit_type in [2, 3] and age >= 18'.",
     )
-    required: bool = Field(default=False, description="An answer is required of every respondent asked.")
+    required: bool = Field(default=False, strict=True, description="An answer is required of every respondent asked.")
     note: Text | None = Field(default=None, description="Interviewer or analyst note (Markdown).")
 
     @property
@@ -206,7 +207,7 @@ class Wave(_Model):
 class RakeTarget(_Model):
     """Population shares of one variable, e.g. region: {North: 0.4, South: 0.6}."""
 
-    variable: str = Field(description="A segment id or a data column.")
+    variable: str = Field(description="A segment id or a single choice item id.")
     shares: dict[Code, float] = Field(description="Category -> population share; shares sum to 1.")
     within: str | None = Field(default=None, description="Rake separately inside each unit of this segment.")
 

@@ -109,9 +109,15 @@ def load(path: Path | str, *, known_weighters: Iterable[str] | None = None) -> L
     if questionnaire is not None:
         _check_semantics(questionnaire, collector, known_weighters)
     if collector.errors:
-        raise QuestionnaireError(collector.problems)
+        raise QuestionnaireError(sorted(collector.problems, key=_reading_order))
     assert questionnaire is not None
     return Loaded(questionnaire, collector.warnings, files, raw)
+
+
+def _reading_order(problem: Problem) -> tuple[str, int, int]:
+    loc = problem.location
+    column = loc.column if isinstance(loc.column, int) else 0
+    return (loc.path or "", loc.line or 0, column)
 
 
 def _merge_includes(raw: YMap, path: Path, collector: _Collector, files: list[Path], depth: int,
@@ -424,7 +430,9 @@ def _check_semantics(q: model.Questionnaire, out: _Collector, known_weighters: I
             out.add(f"{kind} item '{item.id}' takes no scale or choices", path + ["type"])
         if factor is not None and kind != "rating":
             out.add(f"item '{item.id}' in factor '{factor.id}' must be a rating item, not {kind}", path)
-        if item.expectation is not None:
+        if item.expectation is not None and kind != "rating":
+            out.add(f"only rating items have an expectation; '{item.id}' is {kind}", path + ["expectation"])
+        elif item.expectation is not None:
             _check_expectation(q, item, path, items, out)
         if item.when is not None:
             _check_condition(item.when, item.id, path + ["when"], items, out)
@@ -496,6 +504,13 @@ def _check_outcomes(q: model.Questionnaire, items: dict[str, tuple[model.Item, l
     if o.complaint is not None:
         base = ["outcomes", "complaint"]
         need(o.complaint.item, base + ["item"], ("single", "rating"), "complaint")
+        for code_key, item_key in (("yes", "item"), ("resolved_yes", "resolved")):
+            asked = q.item(getattr(o.complaint, item_key)) if getattr(o.complaint, item_key) in items else None
+            options = q.choices[asked.choices].options if asked and asked.choices in q.choices else None
+            for position, code in enumerate(getattr(o.complaint, code_key)):
+                if options is not None and code not in options:
+                    out.add(f"complaint {code_key}: {code!r} is not a code of choice list '{asked.choices}' "
+                            f"({', '.join(map(str, options))})", base + [code_key, position])
         need(o.complaint.resolved, base + ["resolved"], ("single", "rating"), "complaint resolved")
         need(o.complaint.handling, base + ["handling"], ("rating",), "complaint handling")
         need(o.complaint.description, base + ["description"], ("text",), "complaint description")
@@ -504,6 +519,11 @@ def _check_outcomes(q: model.Questionnaire, items: dict[str, tuple[model.Item, l
 
 
 def _check_segments(q: model.Questionnaire, out: _Collector) -> None:
+    if q.wave is not None:
+        for index, segment in enumerate(q.segments):
+            if segment.data_column == q.wave.column:
+                out.add(f"segment '{segment.id}' reads column '{segment.data_column}', which is the wave column",
+                        ["segments", index])
     ids: dict[str, int] = {}
     for index, segment in enumerate(q.segments):
         if segment.id in ids:
@@ -549,9 +569,24 @@ def _check_index(q: model.Questionnaire, items: dict[str, Any], factors: dict[st
 def _check_weights(q: model.Questionnaire, out: _Collector) -> None:
     if q.weights is None:
         return
-    segments = {s.id for s in q.segments}
+    segments = {s.id: s for s in q.segments}
+    items = {item.id: item for item in q.all_items()}
     for index, target in enumerate(q.weights.rake):
         where = ["weights", "rake", index]
+        if target.variable in segments:
+            known_codes = {str(code) for code in segments[target.variable].labels}
+        elif target.variable in items and items[target.variable].question_type == "single":
+            known_codes = {str(code) for code in q.choices[items[target.variable].choices].options} \
+                if items[target.variable].choices in q.choices else set()
+        else:
+            candidates = list(segments) + [i for i, item in items.items() if item.question_type == "single"]
+            out.add(f"rake variable '{target.variable}' is neither a segment nor a single choice item"
+                    f"{did_you_mean(target.variable, candidates)}", where + ["variable"])
+            known_codes = set()
+        for code in target.shares:
+            if known_codes and str(code) not in known_codes:
+                out.add(f"'{code}' is not a category of '{target.variable}' "
+                        f"({', '.join(sorted(known_codes))})", where + ["shares", code], key=True)
         total = sum(target.shares.values())
         if abs(total - 1.0) > 1e-6:
             out.add(f"shares of '{target.variable}' sum to {total:g}, not 1", where + ["shares"])
@@ -571,8 +606,9 @@ def _check_languages(q: model.Questionnaire, out: _Collector) -> None:
         if missing:
             out.add(f"no {', '.join(missing)} text (declared languages: {', '.join(q.languages)})", path,
                     severity="warning")
+        from_library = locate(out.root, path).path != getattr(out.root, "file", None)
         for lang in value:
-            if lang not in declared:
+            if lang not in declared and not from_library:  # a library serves questionnaires in many languages
                 out.add(f"text in '{lang}', which is not a declared language ({', '.join(q.languages)})",
                         path + [lang], key=True, severity="warning")
 
