@@ -171,6 +171,15 @@ def validate(study: Path, fmt: str, strict: bool, plugins_dirs: tuple[Path, ...]
                        f"{account['rows_excluded']:,} excluded, {account['answers_set_missing']:,} answers set missing")
             for reason, count in account["excluded_by_reason"].items():
                 click.echo(f"  excluded: {count:,} {reason}")
+            for rule, count in account["findings_by_rule"].items():
+                click.echo(f"  finding: {count:,} {rule.replace('_', ' ')}")
+            for check, count in account["flagged"].items():
+                click.echo(f"  flagged: {count:,} {check}")
+            weighting = account.get("weighting") or {}
+            if weighting:
+                click.echo(f"  weights: raked in {weighting['iterations']} iterations "
+                           f"({'converged' if weighting['converged'] else 'NOT converged'}), efficiency "
+                           f"{weighting['efficiency']:.1%}, effective base {weighting['effective_n']:,.0f}")
     if failed:
         click.echo(f"--strict: {_plural(len(problems), 'warning')} count as errors", err=True)
         sys.exit(int(ExitCode.INVALID_INPUT))
@@ -245,9 +254,9 @@ def build(study: Path, out: Path | None, formats: str | None, base_url: str | No
         _print_problems(findings[:20])
         if report.responses.findings_total > 20:
             click.echo(f"... and {report.responses.findings_total - 20:,} more answers set missing", err=True)
-    if strict and (findings or report.responses.exclusions):
-        click.echo(f"--strict: {report.responses.findings_total:,} answers set missing and "
-                   f"{len(report.responses.exclusions):,} rows excluded", err=True)
+    bad_rows = [e for e in report.responses.exclusions if e.kind == "error"]
+    if strict and (findings or bad_rows):
+        click.echo(f"--strict: {len(findings):,} findings and {len(bad_rows):,} rows excluded for bad data", err=True)
         sys.exit(int(ExitCode.INVALID_INPUT))
     if not quiet:
         account = report.results.account

@@ -1,21 +1,34 @@
-"""Response data: runs reader plugins and returns :class:`Responses`.
+"""Response data: runs reader plugins, checks every row, returns :class:`Responses`.
 
 In-memory layout, designed for the statistics pass (nothing after that pass
 touches rows):
 
-- ``answers``: one 2-D ``float64`` array, respondents x numeric items (rating,
+- ``answers``: one 2-D ``float32`` array, respondents x numeric items (rating,
   single choice, number), in ``items`` order. NaN means missing: not asked,
-  skipped, a don't-know / refused code, or a value set missing by validation.
-- ``segments``: per segment id an ``int32`` code array into ``segment_labels``.
+  skipped, a don't-know / refused code, or a value set missing by a rule.
+  Answers are small integers, exact in float32; statistics sum in float64.
+  A choice list with text codes (``{Y: Yes, N: No}``) stores each code's
+  1-based position in the list.
+- ``segments``: per segment id an ``int32`` code array into ``segment_labels``
+  (sorted unit codes as text).
 - ``wave``: an ``int32`` code array into ``wave_labels`` (sorted periods), or None.
-- ``weights``: ``float64`` respondent weights, or None.
-- ``text``: per open item an object array of strings ('' = no answer), kept
-  apart with ``ids`` (respondent ids) for the comment pages.
-- ``source_file`` / ``source_row``: provenance of each row (index into
-  ``files``; the row as the user sees it in that file, header = row 1).
+- ``weights``: ``float64`` respondent weights (a weight column, or raking), or None.
+- ``ids`` and ``text``: respondent ids and open answers as Arrow string arrays
+  ('' = no answer), kept apart from the numbers.
+- ``source_file`` / ``source_row``: provenance of each row: index into
+  ``files``, and the row as the user sees it in that file (CSV and Excel:
+  header = row 1; Parquet, SPSS, JSON Lines: first record = row 1).
+- ``flags``: per quality check, a boolean array of flagged respondents.
 
 Every row read is either used or listed in ``exclusions`` with its reason;
-answers set to missing by validation are listed in ``findings``.
+every answer changed by a rule is counted, and the first ones listed as
+findings naming file, row, column, value and rule. The policy of each rule
+(fail / exclude / missing / warn) comes from the study config's
+``validation`` section; see ``docs/data.md``.
+
+The heavy lifting is vectorised: readers hand over Arrow tables, columns are
+converted and checked a column at a time with numpy and Arrow compute, and
+only the offending rows (bounded) ever become Python objects.
 """
 
 from __future__ import annotations
@@ -23,23 +36,43 @@ from __future__ import annotations
 import datetime as _dt
 import glob
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import conditions
 from .errors import DataError, Location, Problem
 from .questionnaire import did_you_mean
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from .model import Item, Questionnaire
     from .plugins import PluginManager
     from .study import Study
 
 MAX_FINDINGS_LISTED = 1000
+MAX_FAIL_LISTED = 20
 _GRAIN = {"day": 0, "month": 1, "quarter": 2, "year": 3}
+_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+
+RULE_REASONS = {
+    "not_a_number": "not a number",
+    "out_of_range": "outside the scale",
+    "unknown_code": "not a code of the choice list",
+    "not_asked": "answered although not asked",
+    "required_missing": "required answer missing",
+    "duplicate_id": "duplicate respondent id",
+    "missing_id": "missing respondent id",
+    "bad_wave": "wave is not a date or a period",
+    "missing_segment": "no segment",
+    "bad_weight": "weight missing or not positive",
+    "missing_rake_variable": "no answer to a raking variable",
+    "unexpected_column": "column not in the questionnaire",
+}
 
 
 @dataclass
@@ -58,22 +91,25 @@ class Exclusion:
     row: int
     column: str | None
     reason: str
+    rule: str = field(default="", compare=False)
+    kind: str = field(default="error", compare=False)  # "error" (bad data) or "quality" (a careless respondent)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "row": self.row, "column": self.column, "reason": self.reason}
+        return {"file": self.file, "row": self.row, "column": self.column, "reason": self.reason,
+                "rule": self.rule, "kind": self.kind}
 
 
 @dataclass
 class Responses:
     items: tuple[str, ...]
     answers: np.ndarray
-    ids: np.ndarray
+    ids: Any
     segments: dict[str, np.ndarray]
     segment_labels: dict[str, list[str]]
     wave: np.ndarray | None
     wave_labels: list[str]
     weights: np.ndarray | None
-    text: dict[str, np.ndarray]
+    text: dict[str, Any]
     source_file: np.ndarray
     source_row: np.ndarray
     files: list[str]
@@ -81,6 +117,11 @@ class Responses:
     exclusions: list[Exclusion] = field(default_factory=list)
     findings: list[Problem] = field(default_factory=list)
     findings_total: int = 0
+    rule_counts: dict[str, int] = field(default_factory=dict)
+    read_per_file: dict[str, int] = field(default_factory=dict)
+    flags: dict[str, np.ndarray] = field(default_factory=dict)
+    weighting: dict[str, Any] = field(default_factory=dict)
+    value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -90,13 +131,14 @@ class Responses:
         return self.answers[:, self.items.index(item_id)]
 
     def account(self) -> dict[str, Any]:
-        """Rows read = rows used + rows excluded, per reason and per file."""
+        """Rows read = rows used + rows excluded, per reason and per file; answers changed per rule."""
         by_reason = Counter(e.reason for e in self.exclusions)
+        excluded_per_file = Counter(e.file for e in self.exclusions)
         per_file: dict[str, dict[str, int]] = {}
         for index, name in enumerate(self.files):
-            read = int(self._read_per_file.get(name, 0)) if hasattr(self, "_read_per_file") else 0
-            used = int(np.count_nonzero(self.source_file == index))
-            per_file[name] = {"read": read, "used": used, "excluded": read - used}
+            read = int(self.read_per_file.get(name, 0))
+            per_file[name] = {"read": read, "used": int(np.count_nonzero(self.source_file == index)),
+                              "excluded": int(excluded_per_file.get(name, 0))}
         return {
             "rows_read": self.rows_read,
             "rows_used": self.n,
@@ -104,29 +146,74 @@ class Responses:
             "excluded_by_reason": dict(sorted(by_reason.items())),
             "files": per_file,
             "answers_set_missing": self.findings_total,
+            "findings_by_rule": dict(sorted(self.rule_counts.items())),
+            "flagged": {name: int(mask.sum()) for name, mask in sorted(self.flags.items())},
+            "weighting": self.weighting,
         }
 
+    def texts(self, item_id: str) -> list[str]:
+        return self.text[item_id].to_pylist()
+
+
+# --------------------------------------------------------------------------- files and readers
 
 def resolve_files(study: Study) -> list[tuple[Path, dict[str, Any]]]:
-    """The study's data files (globs expanded, sorted) with their reader options."""
+    """The study's data files (globs expanded, sorted, each once) with their reader options."""
     files: list[tuple[Path, dict[str, Any]]] = []
+    seen: set[Path] = set()
     for spec in study.config.data_files():
         pattern = str(study.root / spec.path)
-        matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else [
-            Path(pattern)]
-        matches = [m for m in matches if m.is_file()] if glob.has_magic(pattern) else matches
+        if glob.has_magic(pattern):
+            matches = [m for m in sorted(Path(p) for p in glob.glob(pattern, recursive=True)) if m.is_file()]
+        else:
+            matches = [Path(pattern)]
         if not matches:
             raise DataError(f"no data file matches '{spec.path}'", str(study.config_path))
         options = spec.model_dump(exclude={"path"}, exclude_none=True)
-        named = {path.resolve() for path, _ in files}  # a file that two entries match is read once
-        files.extend((m, options) for m in matches if m.resolve() not in named)
+        for match in matches:
+            key = match.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append((match, options))
     if not files:
         raise DataError("the study config names no data files ('data:')", str(study.config_path))
     return files
 
 
+def column_hints(study: Study) -> dict[str, str]:
+    """Data column -> 'code' (a small whole number), 'number' or 'text', so readers can parse while reading.
+
+    A hint is a hint: a reader may return any type, and a value that does not
+    fit its hint must still be read (as text), so that the rules can name it.
+    """
+    q = study.questionnaire
+    columns = study.columns()
+    hints = {q.respondent_id: "text"}
+    for item in q.all_items():
+        integer_codes = item.question_type == "single" and item.choices in q.choices and all(
+            isinstance(c, int) for c in q.choices[item.choices].options)
+        if item.question_type == "rating" or integer_codes:
+            hints[columns[item.id]] = "code"
+        elif item.question_type == "number":
+            hints[columns[item.id]] = "number"
+        else:
+            hints[columns[item.id]] = "text"
+    for segment in q.segments:
+        hints[columns[segment.id]] = "text"
+    if q.wave is not None:
+        hints[columns["wave"]] = "text"
+    if q.weights is not None and q.weights.column:
+        hints[q.weights.column] = "number"
+    if study.config.quality.duration_column:
+        hints[study.config.quality.duration_column] = "number"
+    return hints
+
+
 def read_tables(study: Study, pm: PluginManager) -> list[RawTable]:
+    from .plugins import plugin_errors
+
     readers = pm.registry("readers")
+    hints = column_hints(study)
     tables = []
     for path, options in resolve_files(study):
         shown = study.display(path)
@@ -137,10 +224,8 @@ def read_tables(study: Study, pm: PluginManager) -> list[RawTable]:
             raise DataError(f"no reader for '{path.suffix}' files; declare 'format' (installed: "
                             f"{', '.join(readers)})", shown)
         reader = readers.get(reader_id)()
-        from .plugins import plugin_errors
-
         with plugin_errors(f"reader '{reader_id}'", readers.owner(reader_id)):
-            raw = reader.read(path, options)
+            raw = reader.read(path, {**options, "column_types": hints})
         raw.path = shown
         tables.append(raw)
     return tables
@@ -151,224 +236,689 @@ def load_responses(study: Study, pm: PluginManager) -> Responses:
     return build_responses(study, read_tables(study, pm))
 
 
-def build_responses(study: Study, tables: list[RawTable]) -> Responses:
+# --------------------------------------------------------------------------- checking
+
+class _Findings:
+    """Counts every finding per rule; keeps the first ones as Problems; applies 'fail'."""
+
+    def __init__(self, rules: Any) -> None:
+        self.rules = rules
+        self.listed: list[Problem] = []
+        self.counts: Counter[str] = Counter()
+        self.answers_changed = 0
+        self.failures: list[Problem] = []
+
+    def add(self, rule: str, path: str, rows: np.ndarray, column: str | None, values: Sequence[Any],
+            action: str, detail: str = "", key_path: str = "") -> None:
+        count = int(rows.size)
+        if not count:
+            return
+        self.counts[rule] += count
+        if action == "missing":
+            self.answers_changed += count
+        consequence = {"missing": "answer set missing", "warn": "kept", "exclude": "row excluded",
+                       "fail": "not allowed"}[action]
+        target = self.failures if action == "fail" else self.listed
+        limit = MAX_FAIL_LISTED if action == "fail" else MAX_FINDINGS_LISTED
+        room = max(0, limit - len(target))
+        for row, value in zip(rows[:room].tolist(), list(values)[:room]):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            shown = "" if value is None else f"{value!r} "
+            message = f"{shown}{detail or RULE_REASONS[rule]}; {consequence}"
+            severity = "error" if action == "fail" else "warning"
+            target.append(Problem(message, Location(path, row=int(row), column=column), severity, key_path))
+
+    def raise_failures(self) -> None:
+        if self.failures:
+            listed = "\n".join(str(p) for p in self.failures)
+            more = sum(self.counts.values()) - len(self.failures)
+            raise DataError(f"the data breaks rules set to 'fail':\n{listed}"
+                            + (f"\n(and possibly {more} more findings)" if more > 0 else ""))
+
+
+def _item_codes(q: Questionnaire, item: Item, extra_missing: set[Any]) -> tuple[Any, ...]:
+    """(valid check, missing codes, description) for a numeric item."""
+    missing: set[Any] = {c for c in extra_missing if isinstance(c, (int, float))}
+    if item.scale:
+        scale = q.scales[item.scale]
+        missing |= set(scale.missing)
+        return ("range", scale.min, scale.max), missing, f"outside scale {scale.min}-{scale.max}", "out_of_range"
+    if item.choices:
+        choice_list = q.choices[item.choices]
+        codes = list(choice_list.options)
+        if all(isinstance(c, int) for c in codes):
+            missing |= {c for c in choice_list.missing if isinstance(c, int)}
+            return ("codes", codes), missing, f"not a code of choice list '{item.choices}'", "unknown_code"
+        return ("positions", codes, list(choice_list.missing)), missing, \
+            f"not a code of choice list '{item.choices}'", "unknown_code"
+    return ("any",), missing, "", "out_of_range"
+
+
+@dataclass
+class _Parsed:
+    values: np.ndarray  # NaN for empty
+    bad: np.ndarray | None  # cells that hold something that is not a number
+    whole: bool = False  # every value is a whole number (the source column was integer-typed)
+    low: float | None = None  # smallest and largest value, when known without a pass
+    high: float | None = None
+
+
+def _numeric(column: Any, dtype: Any = np.float64) -> _Parsed:
+    """A column as numbers; text that is not a number is flagged, never guessed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    kind = column.type
+    if pa.types.is_null(kind):
+        return _Parsed(np.full(len(column), np.nan, dtype=dtype), None)
+    if pa.types.is_boolean(kind):
+        column = pc.cast(column, pa.int8())
+        kind = column.type
+    if pa.types.is_integer(kind):
+        bounds = pc.min_max(column).as_py()
+        values = np.asarray(pc.fill_null(column, 0).to_numpy(zero_copy_only=False), dtype=dtype)
+        if column.null_count:
+            values[np.asarray(column.is_null())] = np.nan
+        return _Parsed(values, None, True, bounds["min"], bounds["max"])
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        values = np.array(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=dtype)
+        if pa.types.is_floating(kind):
+            not_finite = ~np.isfinite(values) & ~np.asarray(column.is_null())
+            if not_finite.any():
+                values[not_finite] = np.nan
+                return _Parsed(values, not_finite)
+        return _Parsed(values, None)
+    text = pc.utf8_trim_whitespace(pc.cast(column, pa.string()))
+    empty = pc.equal(text, "")
+    as_null = pc.if_else(empty, pa.scalar(None, pa.string()), text)
+    try:
+        values = np.array(pc.cast(as_null, pa.float64()).to_numpy(zero_copy_only=False), dtype=dtype)
+        if np.isfinite(values[~np.isnan(values)]).all() and not pc.any(
+                pc.match_substring_regex(as_null, r"(?i)(nan|inf)")).as_py():
+            return _Parsed(values, None)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    is_number = pc.fill_null(pc.match_substring_regex(as_null, _NUMBER), False)
+    numbers = pc.if_else(is_number, as_null, pa.scalar(None, pa.string()))
+    values = np.array(pc.cast(numbers, pa.float64()).to_numpy(zero_copy_only=False), dtype=dtype)
+    bad = ~np.asarray(is_number) & ~np.asarray(pc.fill_null(empty, True))
+    return _Parsed(values, bad)
+
+
+def _text(column: Any) -> Any:
+    """A column as a trimmed Arrow string array, '' for empty."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if pa.types.is_floating(column.type):  # 101.0 from a reader that typed codes as floats reads as 101
+        values = column.to_numpy(zero_copy_only=False)
+        whole = np.isfinite(values) & (values == np.round(values))
+        if whole[~np.isnan(values)].all():
+            column = pc.cast(column, pa.int64())
+    if not pa.types.is_string(column.type):
+        column = pc.cast(column, pa.string())
+    if column.null_count:
+        column = pc.fill_null(column, "")
+    return pc.utf8_trim_whitespace(column)
+
+
+def _answer_text(column: Any) -> Any:
+    """Respondent text as written ('' for empty or only white space): never trimmed or altered."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if not pa.types.is_string(column.type):
+        column = pc.cast(column, pa.string())
+    if column.null_count:
+        column = pc.fill_null(column, "")
+    blank = pc.utf8_is_space(column)
+    return pc.if_else(blank, "", column) if pc.any(blank).as_py() else column
+
+
+def _take(array: Any, rows: np.ndarray) -> list[Any]:
     import pyarrow as pa
 
+    if isinstance(array, np.ndarray):
+        return array[rows].tolist()
+    return array.take(pa.array(rows, type=pa.int64())).to_pylist()
+
+
+def build_responses(study: Study, tables: list[RawTable]) -> Responses:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     q = study.questionnaire
+    config = study.config
+    rules = config.validation
     columns = study.columns()
     numeric = [item for item in q.all_items() if item.question_type in ("rating", "single", "number")]
     texts = [item for item in q.all_items() if item.question_type in ("text", "multiple")]
-    parts: list[dict[str, Any]] = []
+    findings = _Findings(rules)
     exclusions: list[Exclusion] = []
-    findings: list[Problem] = []
-    findings_total = 0
     read_per_file: dict[str, int] = {}
-    missing_codes = {c for c in study.config.missing_codes if not isinstance(c, str)}
-    text_missing_codes = sorted({c.strip() for c in study.config.missing_codes if isinstance(c, str)})
+    extra_missing = set(config.missing_codes)
+    text_missing = {str(c) for c in config.missing_codes if isinstance(c, str)}
+    key_of = {item.id: item.id for item in numeric}
+    checks = {item.id: _item_codes(q, item, extra_missing) for item in numeric}
+    used_columns = set(column_hints(study)) | {c for c in config.columns.values()}
+    if q.weights is not None:
+        used_columns |= {t.variable for t in q.weights.rake if t.variable not in key_of}
 
+    parts: list[dict[str, Any]] = []
+    value_labels: dict[str, dict[str, str]] = {}
     for file_index, raw in enumerate(tables):
-        table = raw.table
+        table, raw.table = raw.table, None  # columns are dropped once converted, to bound peak memory
         n = table.num_rows
         read_per_file[raw.path] = n
-        rows = np.arange(n, dtype=np.int64) + raw.first_row
-        present = set(table.column_names)
+        rows = np.arange(raw.first_row, raw.first_row + n, dtype=np.int32)
+        present = table.column_names
         needed = [columns[i.id] for i in numeric + texts] + [columns[s.id] for s in q.segments]
         needed.append(q.respondent_id)
         if q.wave is not None:
             needed.append(columns["wave"])
         if q.weights is not None and q.weights.column:
             needed.append(q.weights.column)
-        absent = [c for c in needed if c not in present]
+        if config.quality.duration_column:
+            needed.append(config.quality.duration_column)
+        absent = [c for c in dict.fromkeys(needed) if c not in present]
         if absent:
-            lines = [f"missing column '{c}'{did_you_mean(c, present)}" for c in absent]
-            raise DataError("; ".join(lines), raw.path, row=1)
+            raise DataError("; ".join(f"missing column '{c}'{did_you_mean(c, present)}" for c in absent),
+                            raw.path, row=1, column=absent[0])
+        if rules.unexpected_column != "ignore":
+            for name in present:
+                if name not in used_columns:
+                    findings.add("unexpected_column", raw.path, np.array([1]), name, [None],
+                                 "fail" if rules.unexpected_column == "fail" else "warn",
+                                 "column not in the questionnaire")
+        for column, labels in raw.value_labels.items():
+            value_labels.setdefault(column, {}).update({_code_text(k): v for k, v in labels.items()})
+
         keep = np.ones(n, dtype=bool)
-        part: dict[str, Any] = {"rows": rows, "file": np.full(n, file_index, dtype=np.int32)}
+        reasons: dict[int, tuple[str, str | None, str, str]] = {}
 
-        ids = _as_text(table.column(q.respondent_id), strip=True)
-        part["ids"] = ids
-        blank = ids == ""
-        for index in np.flatnonzero(blank):
-            exclusions.append(Exclusion(raw.path, int(rows[index]), q.respondent_id, "missing respondent id"))
-        keep &= ~blank
+        def exclude(mask: np.ndarray, rule: str, column: str | None, reason: str, kind: str = "error") -> None:
+            action = getattr(rules, rule) if kind == "error" else "exclude"
+            hits = np.flatnonzero(mask & keep)
+            if not hits.size:
+                return
+            if action == "fail":
+                findings.add(rule, raw.path, rows[hits], column, [None] * hits.size, "fail", reason)
+                return
+            for index in hits.tolist():
+                reasons[index] = (rule, column, reason, kind)
+            keep[hits] = False
 
-        values = np.empty((n, len(numeric)), dtype=np.float64)
+        ids = _text(table.column(q.respondent_id))
+        exclude(np.asarray(pc.equal(ids, "")), "missing_id", q.respondent_id, "missing respondent id")
+
+        values = np.empty((n, len(numeric)), dtype=np.float32, order="F")  # column-major: one item = one run
+        kept_columns = {columns[i.id] for i in texts} | {columns[s.id] for s in q.segments} | {
+            q.respondent_id, columns.get("wave"), config.quality.duration_column,
+            q.weights.column if q.weights is not None else None}
+        kept_columns |= {columns[name] for i in numeric + texts if i.when
+                         for name in conditions.parse(i.when).names if name not in key_of}
+        coded_answers: dict[str, np.ndarray] = {}  # don't know / refused: answered, but missing to statistics
         for k, item in enumerate(numeric):
             column = columns[item.id]
-            parsed, bad = _as_float(table.column(column))
-            allowed_missing = set(missing_codes)
-            if item.scale:
-                scale = q.scales[item.scale]
-                allowed_missing |= set(scale.missing)
-                valid = (parsed >= scale.min) & (parsed <= scale.max) & (parsed == np.round(parsed))
-                rule = f"outside scale {scale.min}-{scale.max}"
-            elif item.choices:
-                choice_list = q.choices[item.choices]
-                codes = [c for c in choice_list.options if isinstance(c, (int, float))]
-                allowed_missing |= {c for c in choice_list.missing if isinstance(c, (int, float))}
-                valid = np.isin(parsed, codes)
-                rule = "not a code of choice list '" + item.choices + "'"
+            check, missing, detail, rule = checks[item.id]
+            if check[0] == "positions":  # text codes: their position in the list
+                result = _positions(table.column(column), check[1], check[2], text_missing)
+                check = ("range", 1, len(check[1]))
             else:
-                valid = ~np.isnan(parsed)
-                rule = ""
-            if allowed_missing:
-                coded_missing = np.isin(parsed, sorted(allowed_missing))
-                parsed[coded_missing] = np.nan
-                valid |= coded_missing
-            if text_missing_codes:  # codes such as 'NA' or '-' in the config's missing_codes
-                coded_text = np.isin(_as_text(table.column(column), strip=True), text_missing_codes)
-                parsed[coded_text] = np.nan
-                bad &= ~coded_text
-            invalid = ~valid & ~np.isnan(parsed)
-            for mask, why in ((bad, "not a number"), (invalid, rule)):
-                hits = np.flatnonzero(mask)
-                findings_total += hits.size
-                if hits.size and len(findings) < MAX_FINDINGS_LISTED:
-                    raw_values = table.column(column).take(pa.array(hits[: MAX_FINDINGS_LISTED]))
-                    for index, value in zip(hits[:MAX_FINDINGS_LISTED], raw_values.to_pylist()):
-                        if mask is invalid:  # a number: shown as one (11, 3.5), whatever type the reader gave
-                            number = float(parsed[index])
-                            value = int(number) if number.is_integer() else number
-                        findings.append(Problem(f"{value!r} {why}; answer set missing",
-                                                Location(raw.path, row=int(rows[index]), column=column),
-                                                "warning", item.id))
-            parsed[invalid] = np.nan
+                result = _numeric(table.column(column), np.float32)
+            parsed, bad = result.values, result.bad
+            if bad is not None and bad.any() and text_missing:
+                declared = np.asarray(pc.is_in(_text(table.column(column)),
+                                               value_set=pa.array(sorted(text_missing), type=pa.string())))
+                bad &= ~declared
+            if bad is not None and bad.any():
+                action = rules.not_a_number
+                hits = np.flatnonzero(bad)
+                findings.add("not_a_number", raw.path, rows[hits], column, _take(table.column(column), hits),
+                             action, key_path=item.id)
+                if action == "exclude":
+                    exclude(bad, "not_a_number", column, f"{column}: not a number")
+            invalid = _invalid(result, check, missing)
+            if invalid is not None:
+                action = getattr(rules, rule)
+                hits = np.flatnonzero(invalid)
+                findings.add(rule, raw.path, rows[hits], column, parsed[hits].tolist(), action, detail, item.id)
+                if action == "exclude":
+                    exclude(invalid, rule, column, f"{column}: {detail}")
+                else:
+                    parsed[invalid] = np.nan
+            known_bounds = result.low is not None and result.high is not None
+            if missing and not (known_bounds and not any(result.low <= m <= result.high for m in missing)):
+                coded = np.isin(parsed, sorted(missing))
+                if coded.any():
+                    parsed[coded] = np.nan
+                    coded_answers[item.id] = coded
             values[:, k] = parsed
-        part["answers"] = values
+            if column not in kept_columns:
+                table = table.drop_columns([column])
+        pa.default_memory_pool().release_unused()
+        # findings listed in file order whatever the column order
+        _check_conditions(q, numeric, texts, values, coded_answers, table, columns, raw.path, rows, findings, rules,
+                          exclude)
 
+        segment_text = {}
         for segment in q.segments:
             column = columns[segment.id]
-            labels = _as_text(table.column(column), strip=True)
-            empty = labels == ""
-            for index in np.flatnonzero(empty & keep):
-                exclusions.append(Exclusion(raw.path, int(rows[index]), column, f"no {segment.id}"))
-            keep &= ~empty
-            part[f"seg:{segment.id}"] = labels
+            labels = _text(table.column(column))
+            exclude(np.asarray(pc.equal(labels, "")), "missing_segment", column, f"no {segment.id}")
+            segment_text[segment.id] = labels
 
+        wave_text = None
         if q.wave is not None:
             column = columns["wave"]
-            periods = _periods(_as_text(table.column(column)), q.wave.frequency)
-            bad_wave = periods == ""
-            for index in np.flatnonzero(bad_wave & keep):
-                exclusions.append(Exclusion(raw.path, int(rows[index]), column,
-                                            f"wave is not a date or a {q.wave.frequency}"))
-            keep &= ~bad_wave
-            part["wave"] = periods
+            wave_text = _periods(_text(table.column(column)), q.wave.frequency)
+            exclude(np.asarray(pc.equal(wave_text, "")), "bad_wave", column,
+                    f"wave is not a date or a {q.wave.frequency}")
 
+        weights = None
         if q.weights is not None and q.weights.column:
-            weights, bad_weight = _as_float(table.column(q.weights.column))
-            bad_weight |= ~(weights > 0)
-            for index in np.flatnonzero(bad_weight & keep):
-                exclusions.append(Exclusion(raw.path, int(rows[index]), q.weights.column,
-                                            "weight missing or not positive"))
-            keep &= ~bad_weight
-            part["weights"] = weights
+            parsed_weights = _numeric(table.column(q.weights.column))
+            weights, bad_weight = parsed_weights.values, parsed_weights.bad
+            invalid_weight = ~(weights > 0) | (bad_weight if bad_weight is not None else False)
+            exclude(invalid_weight, "bad_weight", q.weights.column, "weight missing or not positive")
 
+        duration = None
+        if config.quality.duration_column:
+            duration = _numeric(table.column(config.quality.duration_column)).values
+
+        findings.raise_failures()
+        for index, (rule, column, reason, kind) in sorted(reasons.items()):
+            exclusions.append(Exclusion(raw.path, int(rows[index]), column, reason, rule, kind))
+        part: dict[str, Any] = {
+            "rows": rows,
+            "file": np.full(n, file_index, dtype=np.int32),
+            "ids": ids,
+            "answers": values,
+            "duration": duration,
+            "weights": weights,
+            "wave": wave_text,
+        }
+        for segment_id, labels in segment_text.items():
+            part[f"seg:{segment_id}"] = labels
         for item in texts:
-            part[f"text:{item.id}"] = _as_text(table.column(columns[item.id]))
-        parts.append({key: value[keep] for key, value in part.items()})
+            part[f"text:{item.id}"] = _answer_text(table.column(columns[item.id]))
+        parts.append(part if keep.all() else _select(part, keep))
 
-    merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-    if merged["ids"].size == 0:
+    merged = _concatenate(parts)
+    files = [t.path for t in tables]
+    rows_read = sum(read_per_file.values())
+    if merged["ids"] is None or len(merged["ids"]) == 0:
         reasons = Counter(e.reason for e in exclusions).most_common(3)
         detail = ", ".join(f"{count:,} {reason}" for reason, count in reasons)
-        raise DataError(f"no usable responses: all {sum(read_per_file.values()):,} rows were excluded ({detail})",
+        raise DataError(f"no usable responses: all {rows_read:,} rows were excluded ({detail})",
                         tables[0].path if len(tables) == 1 else None)
-    # duplicate respondent ids across all files: the first occurrence is used
-    ids = merged["ids"]
-    _, first = np.unique(ids, return_index=True)
-    duplicate = np.ones(ids.size, dtype=bool)
-    duplicate[first] = False
-    files = [t.path for t in tables]
-    for index in np.flatnonzero(duplicate):
-        exclusions.append(Exclusion(files[merged["file"][index]], int(merged["rows"][index]), q.respondent_id,
-                                    f"duplicate respondent id {ids[index]!r}"))
-    merged = {key: value[~duplicate] for key, value in merged.items()}
+
+    duplicate = _duplicates(merged["ids"])
+    if duplicate is not None:
+        hits = np.flatnonzero(duplicate)
+        duplicated_ids = _take(merged["ids"], hits)
+        if rules.duplicate_id == "fail":
+            for index, ident in zip(hits.tolist(), duplicated_ids):
+                findings.add("duplicate_id", files[merged["file"][index]], np.array([merged["rows"][index]]),
+                             q.respondent_id, [ident], "fail", "duplicate respondent id")
+            findings.raise_failures()
+        for index, ident in zip(hits.tolist(), duplicated_ids):
+            exclusions.append(Exclusion(files[merged["file"][index]], int(merged["rows"][index]), q.respondent_id,
+                                        f"duplicate respondent id {ident!r}", "duplicate_id"))
+        merged = _select(merged, ~duplicate)
+
+    answers = merged["answers"]
+    flags = _quality_flags(q, config.quality, numeric, answers, merged["duration"])
+    excluded_quality = np.zeros(answers.shape[0], dtype=bool)
+    for name, mask in flags.items():
+        if getattr(config.quality, name) == "exclude":
+            excluded_quality |= mask
+    if excluded_quality.any():
+        for index in np.flatnonzero(excluded_quality).tolist():
+            which = [name for name, mask in flags.items() if mask[index] and getattr(config.quality, name) == "exclude"]
+            exclusions.append(Exclusion(files[merged["file"][index]], int(merged["rows"][index]), None,
+                                        f"quality: {', '.join(which)}", which[0], "quality"))
+        merged = _select(merged, ~excluded_quality)
+        flags = {name: mask[~excluded_quality] for name, mask in flags.items()}
+        answers = merged["answers"]
+        if answers.shape[0] == 0:
+            raise DataError(f"no usable responses: all {rows_read:,} rows were excluded (quality checks)")
 
     segments, segment_labels = {}, {}
     for segment in q.segments:
-        labels, codes = np.unique(merged[f"seg:{segment.id}"], return_inverse=True)
-        segments[segment.id] = codes.astype(np.int32)
-        segment_labels[segment.id] = [str(v) for v in labels]
-    wave = None
-    wave_labels: list[str] = []
+        codes, labels = _encode(merged[f"seg:{segment.id}"])
+        segments[segment.id] = codes
+        segment_labels[segment.id] = labels
+    wave, wave_labels = (None, [])
     if q.wave is not None:
-        labels, codes = np.unique(merged["wave"], return_inverse=True)
-        wave, wave_labels = codes.astype(np.int32), [str(v) for v in labels]
+        wave, wave_labels = _encode(merged["wave"])
 
-    rows_read = sum(read_per_file.values())
     responses = Responses(
         items=tuple(i.id for i in numeric),
-        answers=merged["answers"],
+        answers=answers,
         ids=merged["ids"],
         segments=segments,
         segment_labels=segment_labels,
         wave=wave,
         wave_labels=wave_labels,
-        weights=merged.get("weights"),
+        weights=merged["weights"],
         text={i.id: merged[f"text:{i.id}"] for i in texts},
         source_file=merged["file"],
         source_row=merged["rows"],
         files=files,
         rows_read=rows_read,
         exclusions=sorted(exclusions, key=lambda e: (files.index(e.file), e.row)),
-        findings=findings,
-        findings_total=findings_total,
+        findings=sorted(findings.listed, key=_file_order(files)),
+        findings_total=findings.answers_changed,
+        rule_counts=dict(findings.counts),
+        read_per_file=read_per_file,
+        flags=flags,
+        value_labels=value_labels,
     )
-    responses._read_per_file = read_per_file  # type: ignore[attr-defined]
-    assert responses.n + len(responses.exclusions) == rows_read, "row account does not add up"
+    if q.weights is not None and q.weights.rake:
+        _apply_raking(study, responses)
+    if responses.n + len(responses.exclusions) != rows_read:
+        raise AssertionError("row account does not add up")  # a bug, never bad input
     return responses
 
 
-def _as_text(column: Any, strip: bool = False) -> np.ndarray:
+def _file_order(files: list[str]) -> Any:
+    def key(problem: Problem) -> tuple[int, int, str]:
+        loc = problem.location
+        return (files.index(loc.path) if loc.path in files else -1, loc.row or 0, str(loc.column))
+    return key
+
+
+def _code_text(code: Any) -> str:
+    if isinstance(code, float) and code.is_integer():
+        return str(int(code))
+    return str(code)
+
+
+def _positions(column: Any, codes: list[Any], missing_codes: list[Any], text_missing: set[str]) -> _Parsed:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-        column = pc.cast(column, pa.string())
-    column = pc.fill_null(column, "")
-    if strip:  # ids and codes: ' R1 ' is R1, and a blank cell is empty
-        column = pc.utf8_trim_whitespace(column)
-    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+    text = _text(column)
+    known = [str(c) for c in codes]
+    position = pc.index_in(text, value_set=pa.array(known, type=pa.string()))
+    values = np.array(pc.add(pc.cast(position, pa.float64()), 1.0).to_numpy(zero_copy_only=False), dtype=np.float32)
+    blank = np.asarray(pc.equal(text, ""))
+    missing = np.asarray(pc.is_in(text, value_set=pa.array([str(c) for c in missing_codes] + sorted(text_missing),
+                                                            type=pa.string())))
+    bad = np.isnan(values) & ~blank & ~missing
+    return _Parsed(values, bad, True)
 
 
-def _as_float(column: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Values as float64 (NaN for empty or bad) and a mask of cells that held text that is not a number."""
-    import pyarrow as pa
+def _invalid(parsed: _Parsed, check: tuple[Any, ...], missing: set[Any]) -> np.ndarray | None:
+    """Mask of answered values that break the item's rule (don't-know codes are not breaks), or None."""
+    if check[0] == "any":
+        return None
+    values = parsed.values
+    if check[0] == "range":
+        lo, hi = check[1], check[2]
+        low, high = parsed.low, parsed.high
+        if low is None or high is None:
+            low, high = float(np.nanmin(values, initial=np.inf)), float(np.nanmax(values, initial=-np.inf))
+        if low >= lo and high <= hi and (parsed.whole or np.array_equal(values, np.rint(values), equal_nan=True)):
+            return None  # the common case: answers in range, decided without a mask
+        invalid = (values < lo) | (values > hi)
+        if not parsed.whole:
+            invalid |= ~np.isnan(values) & (values != np.rint(values))
+    else:
+        invalid = ~np.isnan(values) & ~np.isin(values, check[1])
+    if missing and invalid.any():
+        suspects = np.flatnonzero(invalid)
+        invalid[suspects[np.isin(values[suspects], sorted(missing))]] = False  # don't know, refused: not a break
+    return invalid if invalid.any() else None
+
+
+def _check_conditions(q: Questionnaire, numeric: list[Item], texts: list[Item], values: np.ndarray,
+                      coded_answers: dict[str, np.ndarray], table: Any,
+                      columns: dict[str, str], path: str, rows: np.ndarray, findings: _Findings, rules: Any,
+                      exclude: Any) -> None:
+    """Answers to items that their condition says were not asked; required answers that are missing."""
     import pyarrow.compute as pc
 
-    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or pa.types.is_null(column.type):
-        values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
-        return np.where(np.isnan(values), np.nan, values), np.zeros(len(values), dtype=bool)
-    text = pc.utf8_trim_whitespace(pc.cast(column, pa.string()))
-    uniques = pc.unique(text).to_pylist()
-    parsed_uniques = []
-    bad_uniques = []
-    for value in uniques:
-        if value is None or value == "":
-            parsed_uniques.append(np.nan)
-            bad_uniques.append(False)
+    index = {item.id: k for k, item in enumerate(numeric)}
+    text_columns: dict[str, np.ndarray] = {}
+    for item in list(numeric) + list(texts):
+        if item.when is None and not item.required:
             continue
-        try:
-            number = float(value)
-        except ValueError:
-            number = np.nan
-        finite = bool(np.isfinite(number))  # 'abc', but also 'nan' and 'inf', are not answers
-        parsed_uniques.append(number if finite else np.nan)
-        bad_uniques.append(not finite)
-    position = pc.index_in(text, value_set=pa.array(uniques, type=pa.string())).to_numpy(zero_copy_only=False)
-    position = np.where(np.isnan(position.astype(float)), uniques.index(None) if None in uniques else 0,
-                        position).astype(np.int64)
-    return np.asarray(parsed_uniques, dtype=np.float64)[position], np.asarray(bad_uniques, dtype=bool)[position]
+        asked = np.ones(values.shape[0], dtype=bool)
+        if item.when is not None:
+            condition = conditions.parse(item.when)
+            env = {}
+            for name in condition.names:
+                if name in index:
+                    env[name] = values[:, index[name]]
+                else:
+                    if name not in text_columns:
+                        text_columns[name] = np.asarray(
+                            _text(table.column(columns[name])).to_numpy(zero_copy_only=False), dtype=object)
+                    env[name] = text_columns[name]
+            asked = np.asarray(condition.evaluate(env), dtype=bool)
+        column = columns[item.id]
+        if item.id in index:
+            answered = ~np.isnan(values[:, index[item.id]])
+            if item.id in coded_answers:
+                answered = answered | coded_answers[item.id]
+        else:
+            answered = np.asarray(pc.not_equal(_answer_text(table.column(column)), ""))
+        extra = answered & ~asked
+        if extra.any():
+            action = rules.not_asked
+            hits = np.flatnonzero(extra)
+            shown = values[hits, index[item.id]].tolist() if item.id in index else _take(table.column(column), hits)
+            findings.add("not_asked", path, rows[hits], column, shown, action,
+                         f"answered although not asked (when: {item.when})", item.id)
+            if action == "missing" and item.id in index:
+                values[hits, index[item.id]] = np.nan
+            elif action == "exclude":
+                exclude(extra, "not_asked", column, f"{column}: answered although not asked")
+        if item.required:
+            lacking = asked & ~answered
+            if lacking.any():
+                action = rules.required_missing
+                hits = np.flatnonzero(lacking)
+                findings.add("required_missing", path, rows[hits], column, [None] * hits.size, action,
+                             "required answer missing", item.id)
+                if action == "exclude":
+                    exclude(lacking, "required_missing", column, f"{column}: required answer missing")
 
 
-def _periods(values: np.ndarray, frequency: str) -> np.ndarray:
-    """Dates or periods as period labels ('2026-03', '2026-Q1', '2026'); '' where unparseable."""
-    out = np.empty(values.size, dtype=object)
-    uniques, inverse = np.unique(values, return_inverse=True)
-    labels = np.array([_period_label(str(v), frequency) for v in uniques], dtype=object)
-    out[:] = labels[inverse]
+def _concatenate(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    import pyarrow as pa
+
+    merged: dict[str, Any] = {}
+    for key in parts[0]:
+        pieces = [p[key] for p in parts]
+        if pieces[0] is None:
+            merged[key] = None
+        elif isinstance(pieces[0], np.ndarray):
+            merged[key] = (np.concatenate(pieces) if len(pieces) > 1 else pieces[0]) if pieces[0].ndim == 1 else (
+                np.asfortranarray(np.concatenate(pieces)) if len(pieces) > 1 else pieces[0])
+        else:
+            merged[key] = pa.concat_arrays(pieces) if len(pieces) > 1 else pieces[0]
+    return merged
+
+
+def _select(merged: dict[str, Any], mask: np.ndarray) -> dict[str, Any]:
+    import pyarrow as pa
+
+    take = pa.array(np.flatnonzero(mask), type=pa.int64())
+    out = {}
+    for key, value in merged.items():
+        if value is None:
+            out[key] = None
+        elif isinstance(value, np.ndarray):
+            out[key] = value[mask] if value.ndim == 1 else np.asfortranarray(value[mask])
+        else:
+            out[key] = value.take(take)
     return out
+
+
+def _duplicates(ids: Any) -> np.ndarray | None:
+    """Mask of rows whose id was seen in an earlier row (files in order), or None when all are distinct.
+
+    A stable sort puts equal ids next to each other in row order, so every id
+    equal to its predecessor in sorted order is a repeat of an earlier row.
+    """
+    import pyarrow.compute as pc
+
+    if len(ids) < 2:
+        return None
+    order = pc.sort_indices(ids)
+    ordered = ids.take(order)
+    repeat = np.asarray(pc.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1)))
+    if not repeat.any():
+        return None
+    duplicate = np.zeros(len(ids), dtype=bool)
+    duplicate[order.to_numpy()[1:][repeat]] = True
+    return duplicate
+
+
+def _encode(labels: Any) -> tuple[np.ndarray, list[str]]:
+    """Text labels as int32 codes into their sorted distinct values."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(labels)
+    dictionary = encoded.dictionary.to_pylist()
+    order = sorted(range(len(dictionary)), key=lambda i: dictionary[i])
+    remap = np.empty(len(dictionary), dtype=np.int32)
+    remap[order] = np.arange(len(dictionary), dtype=np.int32)
+    codes = remap[encoded.indices.to_numpy(zero_copy_only=False)]
+    return codes, [dictionary[i] for i in order]
+
+
+def _quality_flags(q: Questionnaire, quality: Any, numeric: list[Item], answers: np.ndarray,
+                   duration: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Careless respondents: straight-lining across the rating grid, speeding, too many missing answers.
+
+    Column by column (``answers`` is column-major), never a copy of the grid.
+    """
+    n = answers.shape[0]
+    index = {item.id: k for k, item in enumerate(numeric)}
+    flags: dict[str, np.ndarray] = {}
+    if quality.straightlining != "off":
+        grid = [index[i.id] for factor in q.factors for i in factor.all_items() if i.id in index]
+        if len(grid) >= quality.straightlining_min_items:
+            low = np.full(n, np.inf, dtype=np.float32)
+            high = np.full(n, -np.inf, dtype=np.float32)
+            answered = np.zeros(n, dtype=np.int32)
+            for k in grid:
+                column = answers[:, k]
+                np.fmin(low, column, out=low)
+                np.fmax(high, column, out=high)
+                answered += ~np.isnan(column)
+            flags["straightlining"] = (low == high) & (answered >= quality.straightlining_min_items)
+        else:
+            flags["straightlining"] = np.zeros(n, dtype=bool)
+    if quality.speeding != "off" and duration is not None:
+        valid = duration[np.isfinite(duration)]
+        limit = quality.speeding_share_of_median * float(np.median(valid)) if valid.size else 0.0
+        flags["speeding"] = np.isfinite(duration) & (duration < limit)
+    if quality.missing != "off":
+        rating = [index[i.id] for i in numeric if i.question_type == "rating" and i.when is None]
+        if rating:
+            unanswered = np.zeros(n, dtype=np.int32)
+            for k in rating:
+                unanswered += np.isnan(answers[:, k])
+            flags["missing"] = unanswered > quality.max_missing_share * len(rating)
+    return flags
+
+
+def _apply_raking(study: Study, responses: Responses) -> None:
+    from .raking import RakeVariable, rake
+
+    q = study.questionnaire
+    weights = q.weights
+    assert weights is not None
+    keep = np.ones(responses.n, dtype=bool)
+    variables = []
+    for target in weights.rake:
+        labels = [str(k) for k in target.shares]
+        shares = np.asarray(list(target.shares.values()), dtype=float)
+        if target.variable in responses.segments:
+            unit_labels = responses.segment_labels[target.variable]
+            lookup = np.array([labels.index(u) if u in labels else -1 for u in unit_labels], dtype=np.int64)
+            codes = lookup[responses.segments[target.variable]]
+            unknown = sorted({u for u in unit_labels if u not in labels})
+            if unknown:
+                raise DataError(f"cannot rake on '{target.variable}': no target share for "
+                                f"{', '.join(repr(u) for u in unknown)}", str(study.questionnaire_path))
+        else:
+            values = responses.column(target.variable)
+            answered = ~np.isnan(values)
+            keep &= answered
+            codes = np.full(values.size, -1, dtype=np.int64)
+            for position, label in enumerate(labels):
+                try:
+                    codes[values == float(label)] = position
+                except ValueError:
+                    continue
+            unknown = sorted({_code_text(float(v)) for v in np.unique(values[answered & (codes < 0)])})
+            if unknown:
+                raise DataError(f"cannot rake on '{target.variable}': no target share for "
+                                f"{', '.join(unknown)}", str(study.questionnaire_path))
+        variables.append((target, labels, shares, codes))
+    if not keep.all():
+        if study.config.validation.missing_rake_variable == "fail":
+            first = int(np.flatnonzero(~keep)[0])
+            raise DataError("no answer to a raking variable", responses.files[responses.source_file[first]],
+                            row=int(responses.source_row[first]))
+        _drop_rows(responses, keep, "missing_rake_variable", "no answer to a raking variable")
+        variables = [(t, labels, shares, codes[keep]) for t, labels, shares, codes in variables]
+    groups = None
+    within = {t.within for t in weights.rake if t.within}
+    if within:
+        (segment_id,) = within if len(within) == 1 else (sorted(within)[0],)
+        groups = responses.segments[segment_id]
+    result = rake([RakeVariable(t.variable, codes, labels, shares) for t, labels, shares, codes in variables],
+                  base=responses.weights, max_iterations=weights.max_iterations, tolerance=weights.tolerance,
+                  cap=weights.cap, groups=groups, where=next(iter(within)) if within else None)
+    responses.weights = result.weights
+    responses.weighting = {"method": "rake", **result.as_dict()}
+    if not result.converged:
+        responses.findings.append(Problem(
+            f"raking did not converge in {result.iterations} iterations (largest margin error "
+            f"{result.max_error:.2g}); weights are approximate", Location(str(study.questionnaire_path)), "warning"))
+
+
+def _drop_rows(responses: Responses, keep: np.ndarray, rule: str, reason: str) -> None:
+    import pyarrow as pa
+
+    for index in np.flatnonzero(~keep).tolist():
+        responses.exclusions.append(Exclusion(responses.files[responses.source_file[index]],
+                                              int(responses.source_row[index]), None, reason, rule))
+    take = pa.array(np.flatnonzero(keep), type=pa.int64())
+    responses.answers = np.asfortranarray(responses.answers[keep])
+    responses.ids = responses.ids.take(take)
+    responses.segments = {k: v[keep] for k, v in responses.segments.items()}
+    responses.wave = responses.wave[keep] if responses.wave is not None else None
+    responses.weights = responses.weights[keep] if responses.weights is not None else None
+    responses.text = {k: v.take(take) for k, v in responses.text.items()}
+    responses.source_file = responses.source_file[keep]
+    responses.source_row = responses.source_row[keep]
+    responses.flags = {k: v[keep] for k, v in responses.flags.items()}
+    responses.exclusions.sort(key=lambda e: (responses.files.index(e.file), e.row))
+
+
+def _periods(values: Any, frequency: str) -> Any:
+    """Dates or periods as period labels ('2026-03', '2026-Q1', '2026'); '' where unparseable or coarser."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(values)
+    labels = pa.array([_period_label(v, frequency) for v in encoded.dictionary.to_pylist()], type=pa.string())
+    return labels.take(encoded.indices)
 
 
 def _period_label(value: str, frequency: str) -> str:

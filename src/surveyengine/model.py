@@ -336,6 +336,54 @@ class DataFile(_Model):
     sheet: str | None = Field(default=None, description="Worksheet name (Excel).")
 
 
+AnswerPolicy = Literal["fail", "exclude", "missing"]
+RowPolicy = Literal["fail", "exclude"]
+
+
+class ValidationRules(_Model):
+    """What happens when a rule finds a problem in the data. Every finding is reported either way.
+
+    fail: the build stops; exclude: the row is left out, with the rule as its reason;
+    missing: the answer is set missing; warn: the value is kept; ignore: not reported.
+    """
+
+    not_a_number: AnswerPolicy = Field(default="missing", description="Text in a numeric column.")
+    out_of_range: AnswerPolicy = Field(default="missing", description="A value outside the item's scale.")
+    unknown_code: AnswerPolicy = Field(default="missing", description="A code that is not in the choice list.")
+    not_asked: Literal["fail", "exclude", "missing", "warn"] = Field(
+        default="missing", description="An answer where the item's condition says it was not asked.")
+    required_missing: Literal["fail", "exclude", "warn"] = Field(
+        default="warn", description="No answer to a required item that was asked.")
+    duplicate_id: RowPolicy = Field(default="exclude", description="A respondent id seen before (the first is used).")
+    missing_id: RowPolicy = Field(default="exclude", description="No respondent id.")
+    bad_wave: RowPolicy = Field(default="exclude", description="A wave that is not a date or a period.")
+    missing_segment: RowPolicy = Field(default="exclude", description="No value in a segment column.")
+    bad_weight: RowPolicy = Field(default="exclude", description="A weight that is missing, zero or negative.")
+    missing_rake_variable: RowPolicy = Field(default="exclude",
+                                             description="No answer to a variable the sample is raked on.")
+    unexpected_column: Literal["fail", "warn", "ignore"] = Field(
+        default="warn", description="A data column that the questionnaire does not use.")
+
+
+QualityAction = Literal["flag", "exclude", "off"]
+
+
+class QualityChecks(_Model):
+    """Respondents whose answers look careless. Flagged ones are kept and reported, or excluded."""
+
+    straightlining: QualityAction = Field(
+        default="flag", description="The same answer to every rating item of every factor (the whole grid).")
+    straightlining_min_items: int = Field(default=10, ge=2,
+                                          description="Only respondents who answered this many grid items count.")
+    speeding: QualityAction = Field(default="flag", description="Completed implausibly fast.")
+    duration_column: str | None = Field(default=None, description="Data column with the interview length in seconds.")
+    speeding_share_of_median: float = Field(default=0.33, gt=0, lt=1,
+                                            description="Faster than this share of the median duration is speeding.")
+    missing: QualityAction = Field(default="flag", description="Too many unanswered items.")
+    max_missing_share: float = Field(default=0.5, gt=0, le=1,
+                                     description="Share of the asked rating items left unanswered that flags.")
+
+
 class OutputConfig(_Model):
     dir: str = Field(default="site", description="Where the site is built, relative to the study folder.")
     formats: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")], ...] = ("html",)
@@ -354,6 +402,8 @@ class StudyConfig(_Model):
     plugins: str | None = Field(default=None, description="Folder of the study's own plugins (*.py).")
     columns: dict[str, str] = Field(default_factory=dict, description="Item, segment or wave id -> data column.")
     missing_codes: tuple[Code, ...] = Field(default=(), description="Extra codes that mean missing in every column.")
+    validation: ValidationRules = Field(default_factory=ValidationRules)
+    quality: QualityChecks = Field(default_factory=QualityChecks)
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     def data_files(self) -> tuple[DataFile, ...]:

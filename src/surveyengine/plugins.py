@@ -27,6 +27,10 @@ from .resources import resource_dir
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "csv_reader",
+    "parquet_reader",
+    "jsonl_reader",
+    "xlsx_reader",
+    "spss_reader",
     "equal_weighter",
     "relative_weights",
     "mean_scorer",

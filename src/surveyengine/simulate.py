@@ -179,7 +179,7 @@ def simulate(q: Questionnaire, n: int, seed: int = 0) -> tuple[dict[str, np.ndar
     latent = rng.multivariate_normal(np.zeros(n_factors), factor_corr, size=n) if n_factors else np.zeros((n, 0))
     latent += (unit_effect + trend)[:, None]
 
-    raw_weights = np.linspace(1.0, 0.35, n_factors) if n_factors else np.zeros(0)
+    raw_weights = np.linspace(1.0, 0.3, n_factors) if n_factors else np.zeros(0)
     rng.shuffle(raw_weights)
     factor_weights = raw_weights / raw_weights.sum() if n_factors else raw_weights
     item_latent: dict[str, np.ndarray] = {}
@@ -189,7 +189,7 @@ def simulate(q: Questionnaire, n: int, seed: int = 0) -> tuple[dict[str, np.ndar
     composite = np.zeros((n, n_factors))
     for f_index, (factor, items) in enumerate(groups + extra_groups):
         base = latent[:, f_index] if f_index < n_factors else rng.normal(size=n) + unit_effect
-        item_weights = np.linspace(1.0, 0.2, len(items))
+        item_weights = np.linspace(1.0, 0.4, len(items))
         rng.shuffle(item_weights)
         item_weights = item_weights / item_weights.sum()
         truth_items[factor.id] = {item.id: round(float(w), 6) for item, w in zip(items, item_weights)}
@@ -263,13 +263,11 @@ def simulate(q: Questionnaire, n: int, seed: int = 0) -> tuple[dict[str, np.ndar
             values[item.id] = rng.integers(18, 80, size=n).astype(float)
 
     straightliners = rng.random(n) < STRAIGHTLINER_RATE
-    for factor, items in groups:
-        rated = [i for i in items if i.id in values and i.scale]
-        if not rated:
-            continue
-        scale = q.scales[rated[0].scale]  # type: ignore[index]
+    grid = [i for _, items in groups for i in items if i.id in values and i.scale]
+    if grid:
+        scale = q.scales[grid[0].scale]  # type: ignore[index]
         level = np.where(rng.random(n) < 0.7, scale.max, rng.integers(scale.min, scale.max + 1, size=n))
-        for item in rated:
+        for item in grid:
             if q.scales[item.scale] == scale:  # type: ignore[index]
                 values[item.id] = np.where(straightliners, level, values[item.id])
 

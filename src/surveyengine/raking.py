@@ -1,0 +1,122 @@
+"""Rim weighting (raking) by iterative proportional fitting on the aggregated table.
+
+Raking multiplies each respondent's weight by one factor per raking variable,
+and each factor depends only on the respondent's category, so raking the
+joint table of (sums of base weights per combination of categories) and then
+giving every respondent the factor of their combination is exactly the same as
+raking the rows — and needs only the aggregated table, which a database can
+compute (see issue "beyond one machine"). The table has one cell per
+combination of categories, a few hundred at most.
+
+Reported: iterations, convergence, the largest remaining margin error, Kish's
+weighting efficiency ``(Σw)² / (n Σw²)`` and the effective sample size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import DataError
+
+
+@dataclass(frozen=True)
+class RakeVariable:
+    name: str
+    codes: np.ndarray  # per respondent, index into labels
+    labels: list[str]
+    shares: np.ndarray  # target share per label, sums to 1
+
+
+@dataclass
+class RakeResult:
+    weights: np.ndarray
+    iterations: int
+    converged: bool
+    max_error: float
+    efficiency: float
+    effective_n: float
+
+    def as_dict(self) -> dict[str, float | int | bool]:
+        return {"iterations": self.iterations, "converged": self.converged, "max_error": self.max_error,
+                "efficiency": self.efficiency, "effective_n": self.effective_n}
+
+
+def kish(weights: np.ndarray) -> tuple[float, float]:
+    """(efficiency 0-1, effective sample size) of a weight vector."""
+    total, squares = float(weights.sum()), float((weights**2).sum())
+    if squares == 0:
+        return 0.0, 0.0
+    effective = total**2 / squares
+    return effective / weights.size, effective
+
+
+def rake_table(table: np.ndarray, targets: Sequence[np.ndarray], *, max_iterations: int = 100,
+               tolerance: float = 1e-6, cap: float | None = None,
+               counts: np.ndarray | None = None) -> tuple[np.ndarray, int, bool, float]:
+    """Rake a joint table of weight sums to marginal target shares; returns (table, iterations, converged, error).
+
+    ``cap`` bounds each cell's mean weight at ``cap`` times the overall mean weight
+    (``counts`` = respondents per cell is needed for it).
+    """
+    fitted = table.astype(float).copy()
+    total = fitted.sum()
+    axes = range(fitted.ndim)
+    error = np.inf
+    for iteration in range(1, max_iterations + 1):
+        for axis in axes:
+            other = tuple(a for a in axes if a != axis)
+            margin = fitted.sum(axis=other)
+            factor = np.divide(targets[axis] * total, margin, out=np.zeros_like(margin), where=margin > 0)
+            shape = [1] * fitted.ndim
+            shape[axis] = -1
+            fitted *= factor.reshape(shape)
+        if cap is not None and counts is not None:
+            mean_weight = total / counts.sum()
+            limit = cap * mean_weight * counts
+            fitted = np.minimum(fitted, limit)
+            fitted *= total / fitted.sum()
+        error = max(float(np.abs(fitted.sum(axis=tuple(a for a in axes if a != axis)) / total - targets[axis]).max())
+                    for axis in axes)
+        if error < tolerance:
+            return fitted, iteration, True, error
+    return fitted, max_iterations, False, error
+
+
+def rake(variables: Sequence[RakeVariable], base: np.ndarray | None = None, *, max_iterations: int = 100,
+         tolerance: float = 1e-6, cap: float | None = None, groups: np.ndarray | None = None,
+         where: str | None = None) -> RakeResult:
+    """Weights that make the sample's margins match the targets (separately within each group, if given)."""
+    n = variables[0].codes.size if variables else 0
+    base = np.ones(n) if base is None else base.astype(float)
+    weights = base.copy()
+    iterations, converged, max_error = 0, True, 0.0
+    group_ids = np.zeros(n, dtype=np.int64) if groups is None else groups
+    for group in np.unique(group_ids):
+        rows = np.flatnonzero(group_ids == group)
+        shape = tuple(len(v.labels) for v in variables)
+        cell = np.ravel_multi_index(tuple(v.codes[rows] for v in variables), shape)
+        size = int(np.prod(shape))
+        table = np.bincount(cell, weights=base[rows], minlength=size).reshape(shape)
+        counts = np.bincount(cell, minlength=size).reshape(shape)
+        for axis, variable in enumerate(variables):
+            other = tuple(a for a in range(len(shape)) if a != axis)
+            present = counts.sum(axis=other)
+            for index, label in enumerate(variable.labels):
+                if variable.shares[index] > 0 and present[index] == 0:
+                    scope = f" in {where} {group}" if groups is not None else ""
+                    raise DataError(f"cannot rake: target {variable.name} = {label!r} "
+                                    f"({variable.shares[index]:.1%}) has no respondents{scope}")
+        fitted, used, ok, error = rake_table(table, [v.shares for v in variables], max_iterations=max_iterations,
+                                             tolerance=tolerance, cap=cap, counts=counts)
+        factor = np.divide(fitted, table, out=np.zeros_like(fitted), where=table > 0).reshape(-1)
+        weights[rows] = base[rows] * factor[cell]
+        iterations = max(iterations, used)
+        converged = converged and ok
+        max_error = max(max_error, error)
+    if n:
+        weights *= n / weights.sum()  # mean weight 1: weighted bases read as respondents
+    efficiency, effective = kish(weights)
+    return RakeResult(weights, iterations, converged, max_error, efficiency, effective)
