@@ -44,9 +44,14 @@ class XlsxReader:
                 if column == "":
                     raise DataError("empty column header", str(path), row=1, column=_column_letter(index))
             columns: list[list[Any]] = [[] for _ in names]
+            blank = 0  # empty rows so far: kept when a filled row follows, so rows keep Excel's numbers
             for row in rows:
                 if row is None or all(v is None for v in row[: len(names)]):
+                    blank += 1
                     continue
+                for index in range(len(names)):
+                    columns[index].extend([None] * blank)
+                blank = 0
                 for index in range(len(names)):
                     columns[index].append(row[index] if index < len(row) else None)
         finally:

@@ -422,4 +422,5 @@ def test_value_locations_point_at_the_value(data: dict[str, int]) -> None:
         at = loaded.value_locations[key]
         assert lines[at.line - 1][at.column - 1:] == str(value)
         at = loaded.key_locations[key]
-        assert lines[at.line - 1][at.column - 1:].startswith(f"{key}:")
+        # safe_dump quotes keys that YAML 1.1 would read as booleans ('no', 'on', ...)
+        assert lines[at.line - 1][at.column - 1:].startswith((f"{key}:", f"'{key}':"))

@@ -33,6 +33,7 @@ only the offending rows (bounded) ever become Python objects.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import glob
 from collections import Counter
@@ -224,8 +225,13 @@ def read_tables(study: Study, pm: PluginManager) -> list[RawTable]:
             raise DataError(f"no reader for '{path.suffix}' files; declare 'format' (installed: "
                             f"{', '.join(readers)})", shown)
         reader = readers.get(reader_id)()
-        with plugin_errors(f"reader '{reader_id}'", readers.owner(reader_id)):
-            raw = reader.read(path, {**options, "column_types": hints})
+        try:
+            with plugin_errors(f"reader '{reader_id}'", readers.owner(reader_id)):
+                raw = reader.read(path, {**options, "column_types": hints})
+        except DataError as error:  # name the file as every other message does
+            if error.location.path == str(path):
+                error.location = dataclasses.replace(error.location, path=shown)
+            raise
         raw.path = shown
         tables.append(raw)
     return tables
@@ -405,6 +411,7 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
     read_per_file: dict[str, int] = {}
     extra_missing = set(config.missing_codes)
     text_missing = {str(c) for c in config.missing_codes if isinstance(c, str)}
+    code_missing = {_code_text(c) for c in config.missing_codes}  # text codes compare as text
     key_of = {item.id: item.id for item in numeric}
     checks = {item.id: _item_codes(q, item, extra_missing) for item in numeric}
     used_columns = set(column_hints(study)) | {c for c in config.columns.values()}
@@ -468,8 +475,10 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
         for k, item in enumerate(numeric):
             column = columns[item.id]
             check, missing, detail, rule = checks[item.id]
+            unknown_text = None
             if check[0] == "positions":  # text codes: their position in the list
-                result = _positions(table.column(column), check[1], check[2], text_missing)
+                result = _positions(table.column(column), check[1], check[2], code_missing)
+                unknown_text, result.bad = result.bad, None  # not in the list: an unknown code, not 'not a number'
                 check = ("range", 1, len(check[1]))
             else:
                 result = _numeric(table.column(column), np.float32)
@@ -485,6 +494,13 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
                              action, key_path=item.id)
                 if action == "exclude":
                     exclude(bad, "not_a_number", column, f"{column}: not a number")
+            if unknown_text is not None and unknown_text.any():
+                action = rules.unknown_code
+                hits = np.flatnonzero(unknown_text)
+                findings.add("unknown_code", raw.path, rows[hits], column, _take(_text(table.column(column)), hits),
+                             action, detail, item.id)
+                if action == "exclude":
+                    exclude(unknown_text, "unknown_code", column, f"{column}: {detail}")
             invalid = _invalid(result, check, missing)
             if invalid is not None:
                 action = getattr(rules, rule)
@@ -505,8 +521,8 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
                 table = table.drop_columns([column])
         pa.default_memory_pool().release_unused()
         # findings listed in file order whatever the column order
-        _check_conditions(q, numeric, texts, values, coded_answers, table, columns, raw.path, rows, findings, rules,
-                          exclude)
+        blanked = _check_conditions(q, numeric, texts, values, coded_answers, table, columns, raw.path, rows,
+                                    findings, rules, exclude)
 
         segment_text = {}
         for segment in q.segments:
@@ -533,7 +549,6 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
         if config.quality.duration_column:
             duration = _numeric(table.column(config.quality.duration_column)).values
 
-        findings.raise_failures()
         for index, (rule, column, reason, kind) in sorted(reasons.items()):
             exclusions.append(Exclusion(raw.path, int(rows[index]), column, reason, rule, kind))
         part: dict[str, Any] = {
@@ -548,9 +563,13 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
         for segment_id, labels in segment_text.items():
             part[f"seg:{segment_id}"] = labels
         for item in texts:
-            part[f"text:{item.id}"] = _answer_text(table.column(columns[item.id]))
+            answer = _answer_text(table.column(columns[item.id]))
+            if item.id in blanked:  # answered although not asked, set missing by the rule
+                answer = pc.if_else(pa.array(blanked[item.id]), "", answer)
+            part[f"text:{item.id}"] = answer
         parts.append(part if keep.all() else _select(part, keep))
 
+    findings.raise_failures()  # every file checked: all offending cells listed at once
     merged = _concatenate(parts)
     files = [t.path for t in tables]
     rows_read = sum(read_per_file.values())
@@ -683,12 +702,16 @@ def _invalid(parsed: _Parsed, check: tuple[Any, ...], missing: set[Any]) -> np.n
 def _check_conditions(q: Questionnaire, numeric: list[Item], texts: list[Item], values: np.ndarray,
                       coded_answers: dict[str, np.ndarray], table: Any,
                       columns: dict[str, str], path: str, rows: np.ndarray, findings: _Findings, rules: Any,
-                      exclude: Any) -> None:
-    """Answers to items that their condition says were not asked; required answers that are missing."""
+                      exclude: Any) -> dict[str, np.ndarray]:
+    """Answers to items that their condition says were not asked; required answers that are missing.
+
+    Returns, per open (text) item, the mask of answers that the rule sets missing.
+    """
     import pyarrow.compute as pc
 
     index = {item.id: k for k, item in enumerate(numeric)}
     text_columns: dict[str, np.ndarray] = {}
+    blanked: dict[str, np.ndarray] = {}
     for item in list(numeric) + list(texts):
         if item.when is None and not item.required:
             continue
@@ -721,6 +744,8 @@ def _check_conditions(q: Questionnaire, numeric: list[Item], texts: list[Item], 
                          f"answered although not asked (when: {item.when})", item.id)
             if action == "missing" and item.id in index:
                 values[hits, index[item.id]] = np.nan
+            elif action == "missing":
+                blanked[item.id] = extra
             elif action == "exclude":
                 exclude(extra, "not_asked", column, f"{column}: answered although not asked")
         if item.required:
@@ -732,6 +757,7 @@ def _check_conditions(q: Questionnaire, numeric: list[Item], texts: list[Item], 
                              "required answer missing", item.id)
                 if action == "exclude":
                     exclude(lacking, "required_missing", column, f"{column}: required answer missing")
+    return blanked
 
 
 def _concatenate(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -841,7 +867,10 @@ def _apply_raking(study: Study, responses: Responses) -> None:
     q = study.questionnaire
     weights = q.weights
     assert weights is not None
+    columns = study.columns()
+    shown = study.display(study.questionnaire_path)  # as in every other message: relative to the working folder
     keep = np.ones(responses.n, dtype=bool)
+    unanswered: list[tuple[str, str, np.ndarray]] = []  # (variable, data column, rows without an answer)
     variables = []
     for target in weights.rake:
         labels = [str(k) for k in target.shares]
@@ -853,51 +882,81 @@ def _apply_raking(study: Study, responses: Responses) -> None:
             unknown = sorted({u for u in unit_labels if u not in labels})
             if unknown:
                 raise DataError(f"cannot rake on '{target.variable}': no target share for "
-                                f"{', '.join(repr(u) for u in unknown)}", str(study.questionnaire_path))
+                                f"{', '.join(repr(u) for u in unknown)}", shown)
         else:
             values = responses.column(target.variable)
             answered = ~np.isnan(values)
+            if not answered.all():
+                unanswered.append((target.variable, columns.get(target.variable, target.variable), ~answered))
             keep &= answered
+            item = q.item(target.variable)
+            options = list(q.choices[item.choices].options) if item.choices in q.choices else []
+            text_codes = [_code_text(c) for c in options] if any(isinstance(c, str) for c in options) else None
             codes = np.full(values.size, -1, dtype=np.int64)
             for position, label in enumerate(labels):
+                if text_codes is not None:  # text codes are stored as their 1-based position in the list
+                    if label in text_codes:
+                        codes[values == text_codes.index(label) + 1] = position
+                    continue
                 try:
                     codes[values == float(label)] = position
                 except ValueError:
                     continue
-            unknown = sorted({_code_text(float(v)) for v in np.unique(values[answered & (codes < 0)])})
+            found = np.unique(values[answered & (codes < 0)])
+            unknown = sorted(text_codes[int(v) - 1] if text_codes is not None else _code_text(float(v))
+                             for v in found)
             if unknown:
                 raise DataError(f"cannot rake on '{target.variable}': no target share for "
-                                f"{', '.join(unknown)}", str(study.questionnaire_path))
+                                f"{', '.join(unknown)}", shown)
         variables.append((target, labels, shares, codes))
     if not keep.all():
+        column_of = np.full(responses.n, None, dtype=object)
+        for _, column, mask in reversed(unanswered):  # a row is named by its first unanswered variable
+            column_of[mask] = column
         if study.config.validation.missing_rake_variable == "fail":
-            first = int(np.flatnonzero(~keep)[0])
-            raise DataError("no answer to a raking variable", responses.files[responses.source_file[first]],
-                            row=int(responses.source_row[first]))
-        _drop_rows(responses, keep, "missing_rake_variable", "no answer to a raking variable")
+            findings = _Findings(study.config.validation)
+            for variable, column, mask in unanswered:
+                for file_index, name in enumerate(responses.files):
+                    rows = responses.source_row[mask & (responses.source_file == file_index)]
+                    findings.add("missing_rake_variable", name, rows, column, [None] * rows.size, "fail",
+                                 RULE_REASONS["missing_rake_variable"], variable)
+            findings.raise_failures()
+        if not keep.any():
+            raise DataError(f"no usable responses: none of the {responses.n:,} rows used answers every raking "
+                            f"variable ({', '.join(column for _, column, _ in unanswered)})")
+        _drop_rows(responses, keep, "missing_rake_variable", RULE_REASONS["missing_rake_variable"], column_of)
         variables = [(t, labels, shares, codes[keep]) for t, labels, shares, codes in variables]
-    groups = None
-    within = {t.within for t in weights.rake if t.within}
-    if within:
-        (segment_id,) = within if len(within) == 1 else (sorted(within)[0],)
-        groups = responses.segments[segment_id]
+    within = {t.within for t in weights.rake}
+    if len(within) > 1:
+        raise DataError("raking targets must all name the same 'within' segment, or none: "
+                        + ", ".join(f"{t.variable} ({'within ' + t.within if t.within else 'overall'})"
+                                    for t in weights.rake), shown)
+    segment_id = next(iter(within))
     result = rake([RakeVariable(t.variable, codes, labels, shares) for t, labels, shares, codes in variables],
                   base=responses.weights, max_iterations=weights.max_iterations, tolerance=weights.tolerance,
-                  cap=weights.cap, groups=groups, where=next(iter(within)) if within else None)
+                  cap=weights.cap, groups=responses.segments[segment_id] if segment_id else None, where=segment_id,
+                  group_labels=responses.segment_labels[segment_id] if segment_id else None)
     responses.weights = result.weights
     responses.weighting = {"method": "rake", **result.as_dict()}
     if not result.converged:
         responses.findings.append(Problem(
             f"raking did not converge in {result.iterations} iterations (largest margin error "
-            f"{result.max_error:.2g}); weights are approximate", Location(str(study.questionnaire_path)), "warning"))
+            f"{result.max_error:.2g}); weights are approximate", Location(shown), "warning"))
 
 
-def _drop_rows(responses: Responses, keep: np.ndarray, rule: str, reason: str) -> None:
+def _drop_rows(responses: Responses, keep: np.ndarray, rule: str, reason: str,
+               columns: np.ndarray | None = None) -> None:
+    """Drop rows after the checks (a rule found them late), listing each as an Exclusion.
+
+    ``columns`` names, per row, the data column at fault; the reason then starts with it.
+    """
     import pyarrow as pa
 
     for index in np.flatnonzero(~keep).tolist():
+        column = columns[index] if columns is not None else None
         responses.exclusions.append(Exclusion(responses.files[responses.source_file[index]],
-                                              int(responses.source_row[index]), None, reason, rule))
+                                              int(responses.source_row[index]), column,
+                                              f"{column}: {reason}" if column else reason, rule))
     take = pa.array(np.flatnonzero(keep), type=pa.int64())
     responses.answers = np.asfortranarray(responses.answers[keep])
     responses.ids = responses.ids.take(take)

@@ -59,7 +59,8 @@ def rake_table(table: np.ndarray, targets: Sequence[np.ndarray], *, max_iteratio
     """Rake a joint table of weight sums to marginal target shares; returns (table, iterations, converged, error).
 
     ``cap`` bounds each cell's mean weight at ``cap`` times the overall mean weight
-    (``counts`` = respondents per cell is needed for it).
+    (``counts`` = respondents per cell is needed for it). A capped table may not
+    meet every margin; the error then says by how much.
     """
     fitted = table.astype(float).copy()
     total = fitted.sum()
@@ -74,10 +75,7 @@ def rake_table(table: np.ndarray, targets: Sequence[np.ndarray], *, max_iteratio
             shape[axis] = -1
             fitted *= factor.reshape(shape)
         if cap is not None and counts is not None:
-            mean_weight = total / counts.sum()
-            limit = cap * mean_weight * counts
-            fitted = np.minimum(fitted, limit)
-            fitted *= total / fitted.sum()
+            fitted = _cap(fitted, cap * total / counts.sum() * counts, total)
         error = max(float(np.abs(fitted.sum(axis=tuple(a for a in axes if a != axis)) / total - targets[axis]).max())
                     for axis in axes)
         if error < tolerance:
@@ -85,10 +83,37 @@ def rake_table(table: np.ndarray, targets: Sequence[np.ndarray], *, max_iteratio
     return fitted, max_iterations, False, error
 
 
+def _cap(fitted: np.ndarray, limit: np.ndarray, total: float) -> np.ndarray:
+    """The table with no cell above its limit and the same total: capped cells at their limit, the rest scaled up.
+
+    Clipping and then rescaling once would push the clipped cells over their
+    limit again; instead the set of capped cells grows until scaling the
+    others up no longer pushes any of them over (at most one pass per cell).
+    """
+    capped = fitted > limit
+    if not capped.any():
+        return fitted
+    scale = 1.0
+    while True:
+        free = fitted[~capped].sum()
+        if free <= 0:
+            break
+        scale = (total - limit[capped].sum()) / free
+        over = ~capped & (fitted * scale > limit)
+        if not over.any():
+            break
+        capped |= over
+    return np.where(capped, limit, fitted * scale)
+
+
 def rake(variables: Sequence[RakeVariable], base: np.ndarray | None = None, *, max_iterations: int = 100,
          tolerance: float = 1e-6, cap: float | None = None, groups: np.ndarray | None = None,
-         where: str | None = None) -> RakeResult:
-    """Weights that make the sample's margins match the targets (separately within each group, if given)."""
+         where: str | None = None, group_labels: Sequence[str] | None = None) -> RakeResult:
+    """Weights that make the sample's margins match the targets (separately within each group, if given).
+
+    ``groups`` are codes into ``group_labels``, the units of the segment ``where``
+    (both only name a unit in messages).
+    """
     n = variables[0].codes.size if variables else 0
     base = np.ones(n) if base is None else base.astype(float)
     weights = base.copy()
@@ -106,7 +131,8 @@ def rake(variables: Sequence[RakeVariable], base: np.ndarray | None = None, *, m
             present = counts.sum(axis=other)
             for index, label in enumerate(variable.labels):
                 if variable.shares[index] > 0 and present[index] == 0:
-                    scope = f" in {where} {group}" if groups is not None else ""
+                    unit = group_labels[group] if group_labels is not None else group
+                    scope = f" in {where} {unit!r}" if groups is not None else ""
                     raise DataError(f"cannot rake: target {variable.name} = {label!r} "
                                     f"({variable.shares[index]:.1%}) has no respondents{scope}")
         fitted, used, ok, error = rake_table(table, [v.shares for v in variables], max_iterations=max_iterations,

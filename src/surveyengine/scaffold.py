@@ -9,7 +9,8 @@ from pathlib import Path
 from . import questionnaire as qn
 from .resources import resource_dir
 from .schema import questionnaire_schema
-from .simulate import simulate, write_csv, write_truth
+from .simulate import simulate, write_truth
+from .writers import write_csv
 
 SCHEMA_LINE = "# yaml-language-server: $schema="
 
@@ -63,7 +64,7 @@ def scaffold(directory: Path, example: str, n: int) -> list[Path]:
         f"questionnaire: {config['questionnaire']}\n"
         "data:\n  - data/*.csv\n"
         "pages:\n  - commentary.md\n"
-        "output:\n  dir: site\n  formats: [html]\n"
+        "output:\n  dir: site\n  formats: [html, json, csv]\n"
     )
     (directory / "surveyengine.yaml").write_text(config_text, encoding="utf-8")
     written += [questionnaire_path, schema_path, data_path, data_path.with_suffix(".truth.json"),

@@ -14,6 +14,7 @@ Same questionnaire, n and seed: the same bytes.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from . import conditions
 from .model import Factor, Item, Questionnaire
+from .writers import write_csv  # noqa: F401  (moved to writers; importable here as before)
 
 MISSING_RATE = 0.04
 DONT_KNOW_RATE = 0.015
@@ -84,17 +86,22 @@ def _leaf_factor_groups(q: Questionnaire) -> list[tuple[Factor, list[Item]]]:
     return [(factor, list(factor.all_items())) for factor in q.factors]
 
 
-def _units(q: Questionnaire, rng: np.random.Generator, n: int) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
-    """Segment labels per respondent (children nested in parents) and each leaf unit's effect."""
+def _units(q: Questionnaire, rng: np.random.Generator, n: int,
+           counts: Mapping[str, int]) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
+    """Segment labels per respondent (children nested in parents) and each leaf unit's effect.
+
+    A segment has the units its questionnaire labels; ``counts`` (e.g. dealer=500) overrides that
+    with generated codes, a child's nested in its parent's (R7 -> R7-01, R7-02, ...).
+    """
     labels: dict[str, np.ndarray] = {}
     unit_of_parent: dict[str, list[list[str]]] = {}
     ordered = sorted(q.segments, key=lambda s: _depth(q, s.id))
     leaf_index = np.zeros(n, dtype=np.int64)
     leaf_names: list[str] = []
     for segment in ordered:
-        names = [str(code) for code in segment.labels] or None
+        names = [str(code) for code in segment.labels] if segment.id not in counts else None
         if segment.parent is None:
-            names = names or [f"{segment.id[:1].upper()}{i + 1}" for i in range(4)]
+            names = names or [f"{segment.id[:1].upper()}{i + 1}" for i in range(counts.get(segment.id, 4))]
             probabilities = rng.dirichlet(np.full(len(names), 8.0))
             choice = rng.choice(len(names), size=n, p=probabilities)
             labels[segment.id] = np.asarray(names, dtype=object)[choice]
@@ -102,10 +109,15 @@ def _units(q: Questionnaire, rng: np.random.Generator, n: int) -> tuple[dict[str
             continue
         parent_values = labels[segment.parent]
         parent_names = sorted(set(parent_values.tolist()))
-        names = names or [f"{p}-{segment.id[:1].upper()}{i + 1}" for p in parent_names for i in range(3)]
         groups: list[list[str]] = [[] for _ in parent_names]
-        for i, name in enumerate(names):
-            groups[i % len(parent_names)].append(name)
+        if names is None:  # generated codes, nested in the parent's code
+            total = counts.get(segment.id, 3 * len(parent_names))
+            for p_index, parent in enumerate(parent_names):
+                share = total // len(parent_names) + (1 if p_index < total % len(parent_names) else 0)
+                groups[p_index] = [f"{parent}-{i + 1:02d}" for i in range(max(share, 1))]
+        else:
+            for i, name in enumerate(names):
+                groups[i % len(parent_names)].append(name)
         out = np.empty(n, dtype=object)
         for p_index, parent in enumerate(parent_names):
             members = groups[p_index] or [f"{parent}-{segment.id}"]
@@ -160,12 +172,20 @@ def _to_scale(latent: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return np.clip(np.rint(lo + share * (hi - lo)), lo, hi)
 
 
-def simulate(q: Questionnaire, n: int, seed: int = 0) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Columns (data column name -> values, NaN or '' for missing) and the truth about how they were made."""
+def simulate(q: Questionnaire, n: int, seed: int = 0,
+             units: Mapping[str, int] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Columns (data column name -> values, NaN or '' for missing) and the truth about how they were made.
+
+    ``units`` sets how many units a segment has (e.g. ``{"dealer": 500, "region": 50}``).
+    """
     rng = np.random.default_rng(seed)
+    counts = dict(units or {})
+    unknown = sorted(set(counts) - {s.id for s in q.segments})
+    if unknown:
+        raise ValueError(f"no segment {', '.join(unknown)} in questionnaire '{q.id}'")
     columns: dict[str, np.ndarray] = {}
     columns[q.respondent_id] = np.asarray([f"R{i + 1:07d}" for i in range(n)], dtype=object)
-    segment_labels, unit_effect, unit_truth = _units(q, rng, n)
+    segment_labels, unit_effect, unit_truth = _units(q, rng, n, counts)
     for segment in q.segments:
         columns[segment.data_column] = segment_labels[segment.id]
     wave_labels, trend = _waves(q, rng, n)
@@ -373,38 +393,6 @@ def _apply_conditions(q: Questionnaire, values: dict[str, np.ndarray], texts: di
                 values[item.id] = np.where(asked, values[item.id], np.nan if values[item.id].dtype != object else "")
             elif item.id in texts:
                 texts[item.id] = np.where(asked, texts[item.id], "")
-
-
-def write_csv(columns: dict[str, np.ndarray], path: Path, encoding: str = "utf-8") -> None:
-    """Write simulated columns as CSV (integers without decimals, missing as empty)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    arrays = {}
-    for name, values in columns.items():
-        if values.dtype == object:
-            listed = values.tolist()
-            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in listed):
-                values = np.asarray(listed, dtype=float)
-            else:
-                arrays[name] = pa.array(["" if v is None else str(v) for v in listed], type=pa.string())
-                continue
-        values = values.astype(float)
-        whole = np.where(np.isnan(values), 0, values)
-        if np.all(whole == np.round(whole)):
-            arrays[name] = pa.array(whole.astype(np.int64), mask=np.isnan(values))
-        else:
-            arrays[name] = pa.array(values, mask=np.isnan(values))
-    table = pa.table(arrays)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if encoding.lower().replace("-", "") in ("utf8",):
-        pacsv.write_csv(table, str(path))
-    else:
-        import io
-
-        buffer = io.BytesIO()
-        pacsv.write_csv(table, buffer)
-        path.write_bytes(buffer.getvalue().decode("utf-8").encode(encoding))
 
 
 def write_truth(truth: dict[str, Any], path: Path) -> None:
