@@ -1,37 +1,46 @@
-"""Mean, its 95% confidence interval, and the 0-100 rescaled score of every rating item."""
+"""Means with 95% confidence intervals, the 0-100 rescaled score, and factor scores."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from surveyengine import hookimpl
+from surveyengine.estimates import mean_ci
+from surveyengine.results import Metric
+from surveyengine.stats import FACTOR_PREFIX
 
 
 class MeanScorer:
     id = "mean"
-    description = "Mean with 95% confidence interval (effective base) and the 0-100 rescaled score."
+    description = "Mean, standard deviation and 95% t interval (effective base); 0-100 score of rating items; " \
+                  "factor scores."
 
-    def score(self, stats, study):
+    def score(self, view, study):
         q = study.questionnaire
-        mean = stats.mean()[0]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            variance = stats.sumsq[0] / stats.wsum[0] - mean**2
-            variance = np.maximum(variance, 0.0) * stats.count[0] / np.maximum(stats.count[0] - 1, 1)
-            half_width = 1.96 * np.sqrt(variance / stats.effective_base()[0])
-        out = {}
-        for index, item_id in enumerate(stats.items):
-            item = q.item(item_id)
-            if item.question_type != "rating":
+        cells = view.cells
+        estimate = mean_ci(cells.count, cells.wsum, cells.wsum2, cells.sum, cells.sumsq)
+        metrics = []
+        for v, name in enumerate(cells.variables):
+            base = estimate["n"][:, v]
+            if name.startswith(FACTOR_PREFIX):
+                factor = name[len(FACTOR_PREFIX):]
+                metrics.append(Metric("factor", factor, "score", estimate["mean"][:, v], base,
+                                      (estimate["ci_low"][:, v], estimate["ci_high"][:, v]),
+                                      n_eff=estimate["n_eff"][:, v], variance=estimate["variance"][:, v]))
                 continue
-            scale = q.scales[item.scale]
-            value = float(mean[index])
-            out[item_id] = {
-                "mean": value,
-                "ci_low": value - float(half_width[index]),
-                "ci_high": value + float(half_width[index]),
-                "score": scale.rescale(value),
-            }
-        return out
+            item = q.item(name)
+            if item.question_type not in ("rating", "number"):
+                continue
+            ci = (estimate["ci_low"][:, v], estimate["ci_high"][:, v])
+            metrics.append(Metric("item", name, "mean", estimate["mean"][:, v], base, ci,
+                                  n_eff=estimate["n_eff"][:, v], variance=estimate["variance"][:, v]))
+            metrics.append(Metric("item", name, "sd", estimate["sd"][:, v], base))
+            if item.question_type == "rating":
+                scale = q.scales[item.scale]
+                factor = 100.0 / (scale.max - scale.min)
+                metrics.append(Metric("item", name, "score", (estimate["mean"][:, v] - scale.min) * factor, base,
+                                      ((ci[0] - scale.min) * factor, (ci[1] - scale.min) * factor)))
+        return metrics
 
 
 @hookimpl

@@ -164,7 +164,7 @@ def test_build_reports_bad_rows_and_strict_fails(demo: Path, tmp_path: Path) -> 
 def test_build_unknown_format_fails_cleanly(demo: Path) -> None:
     result = run("build", str(demo), "--format", "html,pdff")
     assert result.exit_code == 3
-    assert "unknown output 'pdff'; installed: html" in result.output
+    assert "unknown output 'pdff'; installed: csv, html, json" in result.output
     assert "Traceback" not in result.output
 
 

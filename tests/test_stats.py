@@ -2,7 +2,7 @@
 
 The property at the heart of the design: statistics of concatenated data equal the merge
 (grouping by segment and wave) of the statistics of the parts. ``concat`` below stacks the
-cells of two CellStats; it lives here because the module has no such function.
+cells of two CellStats (now stats.concatenate / stats.merge).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from surveyengine import stats
 from surveyengine.data import Responses
-from surveyengine.stats import CELL_SUMS, ITEM_SUMS, CellStats
+from surveyengine.stats import CELL_SUMS, ITEM_SUMS, CellStats, FactorScore, StatsPlan
 
 SUMS = CELL_SUMS + ITEM_SUMS
 
@@ -42,23 +42,12 @@ def responses(answers, segments=None, wave=None, weights=None) -> Responses:
 
 def concat(a: CellStats, b: CellStats) -> CellStats:
     """The cells of ``a`` followed by those of ``b`` (unmerged)."""
-    assert a.items == b.items and a.segment_codes.keys() == b.segment_codes.keys()
-    return CellStats(
-        items=a.items,
-        segment_codes={k: np.concatenate([a.segment_codes[k], b.segment_codes[k]]) for k in a.segment_codes},
-        wave_codes=np.concatenate([a.wave_codes, b.wave_codes]),
-        **{name: np.concatenate([getattr(a, name), getattr(b, name)]) for name in SUMS},
-    )
+    return stats.concatenate([a, b])
 
 
 def merge(*parts: CellStats) -> CellStats:
     """Cells of the parts merged by (segment codes, wave code), in the order compute() sorts cells."""
-    both = parts[0]
-    for part in parts[1:]:
-        both = concat(both, part)
-    keys = np.stack([both.segment_codes[k] for k in both.segment_codes] + [both.wave_codes], axis=1)
-    combos, inverse = np.unique(keys, axis=0, return_inverse=True)
-    return both.group(inverse.reshape(-1), combos.shape[0])
+    return stats.merge(list(parts))
 
 
 def direct(r: Responses) -> dict[tuple[int, ...], dict[str, np.ndarray]]:
@@ -301,3 +290,295 @@ def test_equality_compares_every_array() -> None:
     assert cs != other
     moved = CellStats(**{**cs.__dict__, "segment_codes": {k: v[::-1] for k, v in cs.segment_codes.items()}})
     assert cs != moved
+
+
+# ------------------------------------------------------------ frequencies, gaps, splits, cross-products
+#
+# A richer layout, as a questionnaire makes it: i0-i3 are 0-10 ratings in two factors
+# (f: i0, i1; g: i2, i3), i4 is the expectation of i0, i5 is the complaint item (1 = yes,
+# 2 = no) and i6 the overall outcome (0-10). The factor scores are variables 7 and 8.
+
+RICH = StatsPlan(
+    items=tuple(f"i{j}" for j in range(7)),
+    factors=(FactorScore("f", (0, 1), (0.0, 0.0), (10.0, 10.0)), FactorScore("g", (2, 3), (0.0, 0.0), (10.0, 10.0))),
+    discrete=(0, 1, 2, 3, 4, 5, 6), discrete_low=(0, 0, 0, 0, 0, 1, 0), values=11,
+    gaps=((0, 4),), complaint=(5, (1.0,)), outcomes=(6,),
+    item_block=(0, 1, 2, 3, 7, 8, 6), factor_block=(7, 8, 6),
+)
+
+
+def rich_answers(rng: np.random.Generator, n: int, missing: float = 0.2) -> np.ndarray:
+    latent = rng.normal(size=(n, 1))
+    answers = np.clip(np.rint(6 + 2 * latent + rng.normal(0, 1.5, (n, 7))), 0, 10)
+    answers[:, 5] = rng.integers(1, 3, n)
+    answers[rng.random((n, 7)) < missing] = np.nan
+    return answers
+
+
+def rich_responses(rng: np.random.Generator, n: int, weighted: bool = True) -> Responses:
+    return responses(rich_answers(rng, n), {"region": rng.integers(0, 3, n), "dealer": rng.integers(0, 4, n)},
+                     wave=rng.integers(0, 4, n), weights=rng.lognormal(0, 0.4, n) if weighted else None)
+
+
+def raw_factor_scores(r: Responses) -> np.ndarray:
+    """Per respondent: the mean of each factor's answered items rescaled to 0-100, in float64 (NaN if none)."""
+    out = []
+    for factor in RICH.factors:
+        rescaled = np.stack([(r.answers[:, k].astype(np.float64) - lo) / (hi - lo) * 100 for k, lo, hi in
+                             zip(factor.items, factor.low, factor.high)], axis=1)
+        answered = (~np.isnan(rescaled)).sum(axis=1)
+        total = np.nansum(rescaled, axis=1)
+        out.append(np.where(answered > 0, total / np.maximum(answered, 1), np.nan))
+    return np.stack(out, axis=1)
+
+
+def variables_of(r: Responses) -> np.ndarray:
+    """Every variable of the plan per respondent: the items, then the factor scores (NaN = missing)."""
+    return np.column_stack([r.answers.astype(np.float64), raw_factor_scores(r)])
+
+
+def cross_products(x: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
+    """xx, xm, x2m, mm of plan.py, pair by pair with plain loops over the rows that answered both."""
+    k = x.shape[1]
+    out = {name: np.zeros((k, k)) for name in ("xx", "xm", "x2m", "mm")}
+    for i in range(k):
+        for j in range(k):
+            both = ~np.isnan(x[:, i]) & ~np.isnan(x[:, j])
+            xi, xj, wb = x[both, i], x[both, j], w[both]
+            out["xx"][i, j] = np.sum(wb * xi * xj)
+            out["xm"][i, j] = np.sum(wb * xi)
+            out["x2m"][i, j] = np.sum(wb * xi**2)
+            out["mm"][i, j] = np.sum(wb)
+    return out
+
+
+def rows_of_cell(r: Responses, cs: CellStats, c: int) -> np.ndarray:
+    rows = r.wave == cs.wave_codes[c]
+    for s in r.segments:
+        rows &= r.segments[s] == cs.segment_codes[s][c]
+    return rows
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_frequency_tables_count_each_value(weighted: bool) -> None:
+    r = rich_responses(np.random.default_rng(21), 500, weighted)
+    cs = stats.compute_all(r, RICH).cells
+    w = r.weights if weighted else np.ones(r.n)
+    assert cs.freq.shape == cs.freq_n.shape == (cs.cells, 7, 11)
+    for c in range(cs.cells):
+        rows = rows_of_cell(r, cs, c)
+        for d, (k, low) in enumerate(zip(RICH.discrete, RICH.discrete_low)):
+            x = r.answers[rows, k]
+            for slot in range(11):
+                hit = x == low + slot
+                assert cs.freq_n[c, d, slot] == hit.sum()
+                assert cs.freq[c, d, slot] == pytest.approx(w[rows][hit].sum(), rel=1e-12, abs=1e-12)
+            # the moments of a discrete item follow from its table, and agree with the rows
+            answered = ~np.isnan(x)
+            assert cs.count[c, k] == answered.sum() == cs.freq_n[c, d].sum()
+            assert cs.sum[c, k] == pytest.approx((w[rows][answered] * x[answered]).sum(), rel=1e-12, abs=1e-12)
+            assert cs.sumsq[c, k] == pytest.approx((w[rows][answered] * x[answered] ** 2).sum(), rel=1e-12,
+                                                   abs=1e-12)
+            assert cs.wsum2[c, k] == pytest.approx((w[rows][answered] ** 2).sum(), rel=1e-12, abs=1e-12)
+
+
+def test_frequency_table_by_hand() -> None:
+    plan = StatsPlan(("i0",), discrete=(0,), discrete_low=(1,), values=5)
+    r = responses([[1], [3], [3], [np.nan], [5]], {"region": [0, 0, 0, 0, 1]}, weights=[1.0, 2.0, 0.5, 4.0, 3.0])
+    cs = stats.compute_all(r, plan).cells
+    assert cs.freq_n[:, 0].tolist() == [[1, 0, 2, 0, 0], [0, 0, 0, 0, 1]]
+    assert cs.freq[:, 0].tolist() == [[1, 0, 2.5, 0, 0], [0, 0, 0, 0, 3]]
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_factor_scores_and_their_moments_equal_direct_numpy(weighted: bool) -> None:
+    r = rich_responses(np.random.default_rng(22), 600, weighted)
+    scores = raw_factor_scores(r)
+    np.testing.assert_allclose(stats.factor_scores(r, RICH), scores, rtol=1e-6)
+    cs = stats.compute_all(r, RICH).cells
+    assert cs.variables == RICH.items + ("@f", "@g")
+    w = r.weights if weighted else np.ones(r.n)
+    for c in range(cs.cells):
+        rows = rows_of_cell(r, cs, c)
+        for f in range(2):
+            x, wr = scores[rows, f], w[rows]
+            answered = ~np.isnan(x)
+            v = 7 + f
+            assert cs.count[c, v] == answered.sum()
+            assert cs.wsum[c, v] == pytest.approx(wr[answered].sum(), rel=1e-12)
+            assert cs.wsum2[c, v] == pytest.approx((wr[answered] ** 2).sum(), rel=1e-12)
+            assert cs.sum[c, v] == pytest.approx((wr * np.nan_to_num(x)).sum(), rel=1e-6, abs=1e-9)
+            assert cs.sumsq[c, v] == pytest.approx((wr * np.nan_to_num(x) ** 2).sum(), rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_gap_sums_use_the_rows_with_both_answers(weighted: bool) -> None:
+    r = rich_responses(np.random.default_rng(23), 500, weighted)
+    cs = stats.compute_all(r, RICH).cells
+    w = r.weights if weighted else np.ones(r.n)
+    for c in range(cs.cells):
+        rows = rows_of_cell(r, cs, c)
+        gap = r.answers[rows, 0] - r.answers[rows, 4]
+        both = ~np.isnan(gap)
+        g, wb = gap[both], w[rows][both]
+        want = {"gap_count": both.sum(), "gap_wsum": wb.sum(), "gap_wsum2": (wb**2).sum(), "gap_sum": (wb * g).sum(),
+                "gap_sumsq": (wb * g**2).sum(), "gap_met": wb[g >= 0].sum()}
+        for name, value in want.items():
+            assert getattr(cs, name)[c, 0] == pytest.approx(value, rel=1e-12, abs=1e-12), name
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_complaint_split_moments_of_the_outcome(weighted: bool) -> None:
+    r = rich_responses(np.random.default_rng(24), 500, weighted)
+    cs = stats.compute_all(r, RICH).cells
+    w = r.weights if weighted else np.ones(r.n)
+    assert cs.split_count.shape == (cs.cells, 2, 1)
+    for c in range(cs.cells):
+        rows = rows_of_cell(r, cs, c)
+        complaint, outcome, wr = r.answers[rows, 5], r.answers[rows, 6], w[rows]
+        for g, member in enumerate((complaint == 1, complaint == 2)):  # complained; answered and did not
+            use = member & ~np.isnan(outcome)
+            x, wu = outcome[use], wr[use]
+            want = {"split_count": use.sum(), "split_wsum": wu.sum(), "split_wsum2": (wu**2).sum(),
+                    "split_sum": (wu * x).sum(), "split_sumsq": (wu * x**2).sum()}
+            for name, value in want.items():
+                assert getattr(cs, name)[c, g, 0] == pytest.approx(value, rel=1e-12, abs=1e-12), (name, g)
+    # respondents who did not answer the complaint question are in neither group
+    total = cs.total()
+    answered_both = ~np.isnan(r.answers[:, 5]) & ~np.isnan(r.answers[:, 6])
+    assert total.split_count[0, :, 0].sum() == answered_both.sum()
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_factor_block_cross_products_per_cell_are_pairwise_sums(weighted: bool) -> None:
+    r = rich_responses(np.random.default_rng(25), 400, weighted)
+    cs = stats.compute_all(r, RICH).cells
+    x = variables_of(r)[:, list(RICH.factor_block)]
+    w = r.weights if weighted else np.ones(r.n)
+    assert cs.xx.shape == (cs.cells, 3, 3)
+    for c in range(cs.cells):
+        rows = rows_of_cell(r, cs, c)
+        want = cross_products(x[rows], w[rows])
+        for name in stats.CROSS:
+            np.testing.assert_allclose(getattr(cs, name)[c], want[name], rtol=2e-6, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_item_block_cross_products_per_unit_pool_the_waves(weighted: bool) -> None:
+    r = rich_responses(np.random.default_rng(26), 400, weighted)
+    study = stats.compute_all(r, RICH)
+    units = study.units
+    assert units is not None and units.variables == RICH.item_block
+    x = variables_of(r)[:, list(RICH.item_block)]
+    w = r.weights if weighted else np.ones(r.n)
+    keys = set(zip(r.segments["region"].tolist(), r.segments["dealer"].tolist()))
+    assert units.units == len(keys) == 12
+    for u in range(units.units):
+        rows = (r.segments["region"] == units.segment_codes["region"][u]) & (
+            r.segments["dealer"] == units.segment_codes["dealer"][u])
+        want = cross_products(x[rows], w[rows])
+        for name in stats.CROSS:
+            np.testing.assert_allclose(getattr(units, name)[u], want[name], rtol=2e-6, atol=1e-6, err_msg=name)
+    # each cell belongs to the unit of its segment codes
+    for c in range(study.cells.cells):
+        u = study.unit_of_cell[c]
+        assert all(study.cells.segment_codes[s][c] == units.segment_codes[s][u] for s in r.segments)
+
+
+def test_cross_products_over_more_rows_than_one_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit larger than a chunk is summed piece by piece: the same sums."""
+    from surveyengine.stats import numpy_backend
+
+    r = rich_responses(np.random.default_rng(27), 700)
+    whole = stats.compute_all(r, RICH)
+    monkeypatch.setattr(numpy_backend, "_UNIT_CHUNK_ROWS", 64)
+    pieces = stats.compute_all(r, RICH)
+    for name in stats.CROSS:
+        np.testing.assert_allclose(getattr(pieces.cells, name), getattr(whole.cells, name), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(getattr(pieces.units, name), getattr(whole.units, name), rtol=1e-6, atol=1e-6)
+
+
+def test_pairwise_equals_pandas_pairwise_deletion() -> None:
+    pd = pytest.importorskip("pandas")
+    r = rich_responses(np.random.default_rng(28), 800, weighted=False)
+    units = stats.compute_all(r, RICH).units
+    total = units.total()
+    estimate = stats.pairwise(*(getattr(total, name)[0] for name in stats.CROSS))
+    frame = pd.DataFrame(variables_of(r)[:, list(RICH.item_block)])
+    np.testing.assert_allclose(estimate["corr"], frame.corr().to_numpy(), rtol=1e-5, atol=1e-6)
+    n = estimate["n"]
+    np.testing.assert_array_equal(n, frame.notna().astype(int).T @ frame.notna().astype(int))
+    np.testing.assert_allclose(estimate["cov"] * n / (n - 1), frame.cov().to_numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(estimate["mean"], frame.mean().to_numpy(), rtol=1e-6)
+    np.testing.assert_allclose(estimate["var"], frame.var(ddof=0).to_numpy(), rtol=1e-5)
+    assert np.all(np.diag(estimate["corr"]) == 1.0)
+
+
+def test_pairwise_of_one_dealer_equals_pandas() -> None:
+    pd = pytest.importorskip("pandas")
+    r = rich_responses(np.random.default_rng(29), 600, weighted=False)
+    units = stats.compute_all(r, RICH).units
+    dealer = units.group(units.segment_codes["dealer"].astype(np.int64), 4)  # a roll-up over regions
+    rows = r.segments["dealer"] == 2
+    estimate = stats.pairwise(*(getattr(dealer, name)[2] for name in stats.CROSS))
+    frame = pd.DataFrame(variables_of(r)[rows][:, list(RICH.item_block)])
+    np.testing.assert_allclose(estimate["corr"], frame.corr().to_numpy(), rtol=1e-5, atol=1e-6)
+
+
+# dyadic weights, 0-10 answers and factors of two items: factor scores are multiples of 5 and every sum,
+# the float32 cross-products included, is exact, so merged statistics compare exactly
+rich_answer = st.one_of(st.integers(0, 10).map(float), st.just(np.nan))
+complaint_answer = st.sampled_from([1.0, 2.0, np.nan])
+dyadic = st.sampled_from([0.5, 1.0, 1.5, 2.0])
+
+
+@st.composite
+def rich_parts(draw):
+    segment_ids = draw(st.sampled_from([(), ("region",), ("region", "dealer")]))
+    has_wave = draw(st.booleans())
+    weighted = draw(st.booleans())
+
+    def one(n: int) -> Responses:
+        rows = [draw(st.tuples(*[rich_answer] * 5, complaint_answer, rich_answer)) for _ in range(n)]
+        segments = {s: draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)) for s in segment_ids}
+        wave = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)) if has_wave else None
+        weights = draw(st.lists(dyadic, min_size=n, max_size=n)) if weighted else None
+        return responses(np.array(rows, dtype=float).reshape(n, 7), segments, wave, weights)
+
+    return one(draw(st.integers(1, 20))), one(draw(st.integers(1, 20)))
+
+
+def merge_units(parts: list[stats.UnitCross]) -> stats.UnitCross:
+    """The item blocks of separate passes as one: units with the same segment codes are added."""
+    from dataclasses import replace
+
+    both = replace(parts[0], segment_codes={k: np.concatenate([p.segment_codes[k] for p in parts])
+                                            for k in parts[0].segment_codes},
+                   **{name: np.concatenate([getattr(p, name) for p in parts]) for name in stats.CROSS})
+    if not both.segment_codes:
+        return both.total()
+    keys = np.stack(list(both.segment_codes.values()), axis=1)
+    combos, inverse = np.unique(keys, axis=0, return_inverse=True)
+    return both.group(inverse.reshape(-1), combos.shape[0])
+
+
+@settings(max_examples=120, deadline=None, derandomize=True)
+@given(rich_parts())
+def test_property_merged_frequencies_gaps_splits_and_cross_products_equal_one_pass(ab) -> None:
+    a, b = ab
+    whole = stats.compute_all(join(a, b), RICH)
+    part_a, part_b = stats.compute_all(a, RICH), stats.compute_all(b, RICH)
+    merged = merge(part_a.cells, part_b.cells)
+    for name in ("freq", "freq_n", "gap_count", "gap_wsum", "gap_wsum2", "gap_sum", "gap_sumsq", "gap_met",
+                 "split_count", "split_wsum", "split_wsum2", "split_sum", "split_sumsq", *stats.CROSS):
+        assert getattr(merged, name).shape == getattr(whole.cells, name).shape, name
+        np.testing.assert_array_equal(getattr(merged, name), getattr(whole.cells, name), err_msg=name)
+    assert merged == whole.cells
+    assert merged.total() == whole.cells.total()
+    units = merge_units([part_a.units, part_b.units])
+    assert units == whole.units
+    assert units.total() == whole.units.total()
+    # and the item block's total is the sum of its units, as the factor block's is of its cells
+    for name in ("xx", "xm", "x2m", "mm"):
+        np.testing.assert_array_equal(getattr(whole.units.total(), name)[0][np.ix_([4, 5, 6], [4, 5, 6])],
+                                      getattr(whole.cells.total(), name)[0])

@@ -1,8 +1,11 @@
 """The build pipeline: study -> responses -> cell statistics -> results -> outputs.
 
-Each stage has its own module; this one only runs them in order. Outputs are
-written into a staging folder beside the target and swapped in at the end, so
-a failed or interrupted build leaves the previous site untouched.
+Each stage has its own module; this one only runs them in order. The
+statistics (with the row account and the label tables) are cached on disk,
+keyed by the content of the data files and the questionnaire, so a rebuild
+with unchanged data skips reading and the pass. Outputs are written into a
+staging folder beside the target and swapped in at the end, so a failed or
+interrupted build leaves the previous site untouched.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .plugins import plugin_errors
 
 if TYPE_CHECKING:
-    from .data import Responses
+    from .cache import Summary
     from .plugins import PluginManager
     from .results import Results
     from .study import Study
@@ -28,23 +31,41 @@ class BuildReport:
     out_dir: Path
     files: list[Path]
     results: Results
-    responses: Responses
+    summary: Summary
+    cached: bool
+
+
+def summarise(study: Study, pm: PluginManager, say: Callable[[str], None], use_cache: bool = True) -> tuple[Any, bool]:
+    """Read, validate and pass over the data once; or take the cached summary of the same inputs."""
+    from . import cache, stats
+    from .data import load_responses, resolve_files
+
+    key = cache.key_for(study, [path for path, _ in resolve_files(study)]) if use_cache else None
+    if key is not None:
+        summary = cache.load(study, key)
+        if summary is not None:
+            say("statistics unchanged: using the cache")
+            return summary, True
+    say("reading responses")
+    responses = load_responses(study, pm)
+    say(f"computing statistics for {responses.n:,} respondents")
+    plan = stats.plan_for(study.questionnaire, responses.items)
+    summary = cache.Summary.from_responses(responses, stats.compute_all(responses, plan))
+    if key is not None:
+        cache.save(study, key, summary)
+    return summary, False
 
 
 def build(study: Study, pm: PluginManager, out_dir: Path, formats: tuple[str, ...] = ("html",),
-          progress: Callable[[str], None] | None = None) -> BuildReport:
-    from . import scoring, stats
-    from .data import load_responses
+          progress: Callable[[str], None] | None = None, use_cache: bool = True) -> BuildReport:
+    from . import scoring
 
     say = progress or (lambda message: None)
     outputs = pm.registry("outputs")
     writers = [(fmt, outputs.get(fmt)) for fmt in formats]  # unknown formats fail before any work
-    say("reading responses")
-    responses = load_responses(study, pm)
-    say(f"computing statistics for {responses.n:,} respondents")
-    cell_stats = stats.compute(responses)
+    summary, cached = summarise(study, pm, say, use_cache)
     say("scoring")
-    results = scoring.score(study, responses, cell_stats, pm)
+    results = scoring.score(study, summary.stats, summary.labels, summary.account, pm, summary.exclusions)
 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -59,7 +80,7 @@ def build(study: Study, pm: PluginManager, out_dir: Path, formats: tuple[str, ..
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return BuildReport(out_dir, sorted(set(files)), results, responses)
+    return BuildReport(out_dir, sorted(set(files)), results, summary, cached)
 
 
 def _swap_in(staging: Path, out_dir: Path) -> None:

@@ -205,20 +205,43 @@ def schema(out: Path | None, plugins_dirs: tuple[Path, ...]) -> None:
 @click.option("--n", "n", type=click.IntRange(1), default=DEFAULT_SIMULATED_N, show_default=True,
               help="Number of respondents.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed: same seed, same file.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="CSV file to write.")
-@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding, e.g. gb18030.")
-def simulate(questionnaire: Path, n: int, seed: int, out: Path, encoding: str) -> None:
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="File to write; its extension picks the format: .csv, .tsv, .parquet, .jsonl, .xlsx or .sav.")
+@click.option("--encoding", default="utf-8", show_default=True,
+              help="Text encoding of .csv and .tsv files, e.g. gb18030 or utf-8-sig (UTF-8 with a BOM).")
+@click.option("--units", "units_text", metavar="SEGMENT=N,...",
+              help="How many units a segment has, e.g. region=50,dealer=500 (codes are generated).")
+def simulate(questionnaire: Path, n: int, seed: int, out: Path, encoding: str, units_text: str | None) -> None:
     """Write synthetic responses that follow QUESTIONNAIRE, and a truth file beside them.
 
-    The truth file (OUT with .truth.json) holds the true driver weights the
-    answers were generated from.
+    OUT's extension picks the format. The truth file (OUT with .truth.json)
+    holds the true driver weights the answers were generated from.
     """
     from . import questionnaire as qn
-    from .simulate import simulate as run, write_csv, write_truth
+    from .errors import DataError
+    from .simulate import simulate as run, write_truth
+    from .writers import write, writer_for
 
+    for option, check in (("'--out'", "utf-8"), ("'--encoding'", encoding)):
+        try:
+            writer_for(out, check)  # before simulating: an unknown extension or encoding fails at once
+        except DataError as error:
+            raise click.BadParameter(error.message, param_hint=option) from None
+    units: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in (units_text or "").split(","))):
+        name, _, count = part.partition("=")
+        if not count.strip().isdigit() or int(count) < 1:
+            raise click.BadParameter(f"'{part}' is not SEGMENT=N with N a whole number above 0",
+                                     param_hint="'--units'")
+        units[name.strip()] = int(count)
     loaded = qn.load(questionnaire)
-    columns, truth = run(loaded.questionnaire, n, seed)
-    write_csv(columns, out, encoding)
+    segments = {s.id for s in loaded.questionnaire.segments}
+    for name in units:
+        if name not in segments:
+            raise click.BadParameter(f"no segment '{name}' in the questionnaire (it has: "
+                                     f"{', '.join(sorted(segments)) or 'none'})", param_hint="'--units'")
+    columns, truth = run(loaded.questionnaire, n, seed, units)
+    write(columns, out, encoding, questionnaire=loaded.questionnaire)
     truth_path = out.with_suffix(".truth.json")
     write_truth(truth, truth_path)
     click.echo(f"wrote {n:,} responses to {out} and the truth to {truth_path}", err=True)
@@ -231,9 +254,10 @@ def simulate(questionnaire: Path, n: int, seed: int, out: Path, encoding: str) -
 @click.option("--base-url", help="Subpath the site is published under [config: output.base_url].")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (for CI).")
 @click.option("--strict", is_flag=True, help="Fail on any warning.")
+@click.option("--no-cache", is_flag=True, help="Read the data and compute the statistics even if they are unchanged.")
 @plugins_dir_option
 def build(study: Path, out: Path | None, formats: str | None, base_url: str | None, quiet: bool, strict: bool,
-          plugins_dirs: tuple[Path, ...]) -> None:
+          no_cache: bool, plugins_dirs: tuple[Path, ...]) -> None:
     """Build the report site of STUDY (a study folder or a questionnaire file)."""
     from .build import build as run
 
@@ -248,15 +272,17 @@ def build(study: Path, out: Path | None, formats: str | None, base_url: str | No
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip()) if formats else loaded.config.output.formats
     out_dir = out if out is not None else loaded.root / loaded.config.output.dir
     report = run(loaded, pm, out_dir, chosen,
-                 progress=None if quiet else (lambda message: click.echo(f"... {message}", err=True)))
-    findings = report.responses.findings
-    if findings and not quiet:
-        _print_problems(findings[:20])
-        if report.responses.findings_total > 20:
-            click.echo(f"... and {report.responses.findings_total - 20:,} more answers set missing", err=True)
-    bad_rows = [e for e in report.responses.exclusions if e.kind == "error"]
-    if strict and (findings or bad_rows):
-        click.echo(f"--strict: {len(findings):,} findings and {len(bad_rows):,} rows excluded for bad data", err=True)
+                 progress=None if quiet else (lambda message: click.echo(f"... {message}", err=True)),
+                 use_cache=not no_cache)
+    summary = report.summary
+    if summary.findings and not quiet:
+        _print_problems(summary.findings[:20])
+        if len(summary.findings) > 20:
+            click.echo(f"... and {len(summary.findings) - 20:,} more findings "
+                       "(surveyengine validate --format json lists them)", err=True)
+    if strict and (summary.findings or summary.bad_rows):
+        click.echo(f"--strict: {len(summary.findings):,} findings and {summary.bad_rows:,} rows excluded for bad data",
+                   err=True)
         sys.exit(int(ExitCode.INVALID_INPUT))
     if not quiet:
         account = report.results.account

@@ -14,9 +14,9 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .data import RawTable
-    from .results import Results
-    from .stats import CellStats
+    from .results import Metric, Results
     from .study import Study
+    from .views import View
 
 
 @runtime_checkable
@@ -32,12 +32,16 @@ class Reader(Protocol):
 
 @runtime_checkable
 class Scorer(Protocol):
-    """Computes a metric for one item or factor of one merged cell, from statistics only."""
+    """Computes metrics for every group of a view at once, from merged statistics only.
+
+    ``score`` returns :class:`~surveyengine.results.Metric` objects whose arrays
+    have one entry per group of ``view`` (a total, the waves, the dealers ...).
+    """
 
     id: ClassVar[str]
     description: ClassVar[str]
 
-    def score(self, stats: CellStats, study: Study) -> dict[str, Any]: ...
+    def score(self, view: View, study: Study) -> list[Metric]: ...
 
 
 @runtime_checkable

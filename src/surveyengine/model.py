@@ -386,7 +386,7 @@ class QualityChecks(_Model):
 
 class OutputConfig(_Model):
     dir: str = Field(default="site", description="Where the site is built, relative to the study folder.")
-    formats: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")], ...] = ("html",)
+    formats: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")], ...] = ("html", "json", "csv")
     base_url: str = Field(default="", description="Subpath the site is published under, e.g. /reports/2026/.")
 
 

@@ -34,7 +34,14 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "equal_weighter",
     "relative_weights",
     "mean_scorer",
+    "box_scorer",
+    "nps_scorer",
+    "gap_scorer",
+    "complaint_scorer",
+    "alpha_scorer",
     "html_output",
+    "json_output",
+    "csv_output",
 )
 ENTRY_POINT_GROUP = "surveyengine"
 DISABLE_ENV = "SURVEYENGINE_DISABLE_PLUGINS"

@@ -1,39 +1,129 @@
 """The results of a build as one typed tree; every page and export reads it, none recomputes.
 
-``Results.as_dict()`` is what ``results.json`` holds (``schema_version`` says
-which layout); numbers below the privacy minimum are None with a flag.
+``Results.as_dict()`` is what ``results.json`` holds; ``schema_version`` says
+which layout (see docs/results.md). A value below the privacy minimum is
+``None`` with the flag ``suppressed``; a base below the reporting minimum
+carries ``small-base``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-RESULTS_SCHEMA_VERSION = 1
+import numpy as np
+
+RESULTS_SCHEMA_VERSION = 2
 
 
 @dataclass
-class ItemResult:
+class Metric:
+    """What a scorer returns: one metric of one target, an entry per group of the view."""
+
+    kind: str  # "item", "factor" or "headline"
+    target: str  # item id, factor id, or a headline name such as "nps"
+    name: str  # e.g. "mean", "top_box", "score", "nps"
+    values: np.ndarray  # per group (a second axis for distributions)
+    base: np.ndarray | None = None  # respondents behind each value
+    ci: tuple[np.ndarray, np.ndarray] | None = None
+    n_eff: np.ndarray | None = None
+    variance: np.ndarray | None = None  # of one respondent's value, for comparisons
+    p: np.ndarray | None = None  # a p-value where the metric is a test
+
+
+def clean(value: Any) -> Any:
+    """A number for JSON: floats rounded to 6 significant digits, NaN and infinity as None."""
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        if not math.isfinite(value):
+            return None
+        return float(f"{value:.6g}")
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, np.ndarray):
+        return [clean(v) for v in value.tolist()]
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    return value
+
+
+def clean_array(values: np.ndarray) -> list[Any]:
+    """``clean`` for a whole array at once: 6 significant digits, NaN and infinity as None."""
+    array = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(array)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.floor(np.log10(np.abs(np.where(finite & (array != 0), array, 1.0))))
+        scale = 10.0 ** (5 - magnitude)
+        rounded = np.where(finite, np.round(array * scale) / scale, np.nan)
+    if rounded.ndim == 2:
+        return [[None if v != v else v for v in row] for row in rounded.tolist()]
+    return [None if v != v else v for v in rounded.tolist()]
+
+
+@dataclass(slots=True)
+class Value:
+    value: Any
+    base: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p: float | None = None
+
+
+@dataclass
+class Group:
+    """The results of one group: the total, a wave, a segment unit, or a unit in a wave."""
+
+    key: dict[str, str]
+    label: str
+    base: int
+    base_eff: float
+    flags: list[str] = field(default_factory=list)
+    headline: dict[str, dict[str, Value]] = field(default_factory=dict)
+    factors: dict[str, dict[str, Value]] = field(default_factory=dict)
+    items: dict[str, dict[str, Value]] = field(default_factory=dict)
+    comparison: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def suppressed(self) -> bool:
+        return "suppressed" in self.flags
+
+    def headline_value(self, target: str, name: str) -> Any:
+        entry = self.headline.get(target, {}).get(name)
+        return entry.value if entry is not None else None
+
+    def factor_score(self, factor_id: str) -> Any:
+        entry = self.factors.get(factor_id, {}).get("score")
+        return entry.value if entry is not None else None
+
+
+@dataclass
+class SegmentResults:
     id: str
     label: str
-    factor: str | None
-    type: str
-    base: float
-    metrics: dict[str, float | None] = field(default_factory=dict)
-    flags: list[str] = field(default_factory=list)
+    parent: str | None
+    units: list[Group]
+    trend: list[Group] = field(default_factory=list)
 
 
 @dataclass
-class FactorResult:
+class FactorInfo:
     id: str
     label: str
     kind: str
     parent: str | None
     items: list[str]
-    base: float
-    score: float | None
-    weighting: str
-    flags: list[str] = field(default_factory=list)
+    driver: bool
+
+
+@dataclass
+class ItemInfo:
+    id: str
+    label: str
+    factor: str | None
+    type: str
+    scale: list[int] | None
+    expectation: str | None = None
 
 
 @dataclass
@@ -41,16 +131,22 @@ class Results:
     study: dict[str, Any]
     account: dict[str, Any]
     respondents: int
-    factors: list[FactorResult]
-    items: list[ItemResult]
     index: dict[str, Any]
+    factors: list[FactorInfo]
+    items: list[ItemInfo]
+    total: Group
+    waves: list[Group] = field(default_factory=list)
+    segments: list[SegmentResults] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     exclusions: list[dict[str, Any]] = field(default_factory=list)
     generated: str = ""
     schema_version: int = RESULTS_SCHEMA_VERSION
 
-    def factor(self, factor_id: str) -> FactorResult:
+    def factor(self, factor_id: str) -> FactorInfo:
         return next(f for f in self.factors if f.id == factor_id)
+
+    def segment(self, segment_id: str) -> SegmentResults:
+        return next(s for s in self.segments if s.id == segment_id)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,20 +1,43 @@
-"""From merged cell statistics to :class:`~surveyengine.results.Results`, through the scorer plugins."""
+"""From merged cell statistics to :class:`~surveyengine.results.Results`, through the scorer plugins.
+
+For every view (total, waves, each segment's units, each unit per wave) the
+scorers compute their metrics for all groups at once; the CSI, comparisons
+and base rules are applied here, once, for every scorer's output:
+
+- the CSI is the weighted sum of the driver factors' 0-100 scores; its
+  interval comes from the covariance of the factor scores (the factor block's
+  pairwise cross-products), so it is as exact as the factor scores themselves;
+- each segment unit is compared with the rest of its parent (or of the total)
+  and each wave with the previous one, by Welch's t on the merged moments;
+  a unit is *below average* only when it is significantly below (p < 0.05)
+  and its base is at least the reporting minimum;
+- a group below the privacy minimum is suppressed everywhere; and where
+  exactly one unit under a parent is suppressed, the next smallest is
+  suppressed too, so that no suppressed value can be recovered by subtracting
+  the others from the parent (complementary suppression).
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import os
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from .estimates import t_quantile, welch
 from .plugins import plugin_errors
-from .results import FactorResult, ItemResult, Results
+from .results import FactorInfo, Group, ItemInfo, Metric, Results, SegmentResults, Value, clean, clean_array
+from .stats import FACTOR_PREFIX
+from .views import Labels, View, build_views, parent_codes
 
 if TYPE_CHECKING:
-    from .data import Responses
     from .plugins import PluginManager
-    from .stats import CellStats
+    from .stats import StudyStats
     from .study import Study
+
+SIGNIFICANCE = 0.05
 
 
 def build_date() -> str:
@@ -25,80 +48,312 @@ def build_date() -> str:
     return moment.date().isoformat()
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def score(study: Study, responses: Responses, stats: CellStats, pm: PluginManager) -> Results:
+def driver_weights(study: Study) -> tuple[list[str], np.ndarray, str]:
+    """The CSI's driver factors and their weights (equal until importance weighting is configured)."""
     q = study.questionnaire
-    language = study.language
-    total = stats.total()
-    privacy_min = q.index.privacy_min
-    suppressed = total.n[0] < privacy_min
+    drivers = list(q.driver_ids())
+    return drivers, np.full(len(drivers), 1.0 / len(drivers)) if drivers else np.zeros(0), "equal"
 
-    metrics: dict[str, dict[str, Any]] = {item_id: {} for item_id in stats.items}
+
+def run_scorers(view: View, study: Study, pm: PluginManager) -> list[Metric]:
     scorers = pm.registry("scorers")
+    metrics: list[Metric] = []
     for scorer_id, scorer_cls in scorers.items():
         with plugin_errors(f"scorer '{scorer_id}'", scorers.owner(scorer_id)):
-            produced = scorer_cls().score(total, study)
-        for item_id, values in produced.items():
-            metrics.setdefault(item_id, {}).update(values)
+            metrics.extend(scorer_cls().score(view, study))
+    return metrics
 
-    factor_of = {item.id: factor.id for factor in q.walk_factors() for item in factor.items}
-    items = []
-    for index, item_id in enumerate(stats.items):
-        item = q.item(item_id)
-        base = float(total.count[0, index])
-        flags = []
-        values = {k: _clean(v) for k, v in metrics.get(item_id, {}).items()}
-        if base < privacy_min:
-            values = {k: None for k in values}
-            flags.append("suppressed")
-        elif base < q.index.min_base:
-            flags.append("small-base")
-        items.append(ItemResult(item_id, q.text(item.text, language), factor_of.get(item_id), item.question_type,
-                                base, values, flags))
-    by_id = {r.id: r for r in items}
 
-    factors = []
+def csi(view: View, drivers: list[str], weights: np.ndarray) -> dict[str, np.ndarray]:
+    """CSI per group with its t interval, from factor means and the factor-score covariance."""
+    cells = view.cells
+    plan = cells.plan
+    groups = view.groups
+    nan = np.full(groups, np.nan)
+    if plan is None or not drivers:
+        return {"value": nan, "ci_low": nan, "ci_high": nan, "variance": nan, "n_eff": nan, "base": np.zeros(groups)}
+    variables = [plan.variable(FACTOR_PREFIX + d) for d in drivers]
+    value = cells.mean()[:, variables] @ weights
+    block = {v: j for j, v in enumerate(plan.factor_block)}
+    columns = np.array([block[v] for v in variables])
+    sums = [getattr(cells, name)[:, columns][:, :, columns] for name in ("xx", "xm", "x2m", "mm")]
+    cov = np.nan_to_num(pairwise_cov(*sums), nan=0.0)
+    variance = np.maximum(np.einsum("i,gij,j->g", weights, cov, weights), 0.0)  # rounding: a zero may go below
+    effective = cells.effective_base()[:, variables].min(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        variance = variance * effective / np.maximum(effective - 1, 1e-12)
+        half = t_quantile(effective - 1) * np.sqrt(variance / effective)
+    base = cells.count[:, variables].min(axis=1)
+    return {"value": value, "ci_low": value - half, "ci_high": value + half, "variance": variance,
+            "n_eff": effective, "base": base}
+
+
+def pairwise_cov(xx: np.ndarray, xm: np.ndarray, x2m: np.ndarray, mm: np.ndarray) -> np.ndarray:
+    """Pairwise-complete covariances of many blocks at once (leading axis: groups)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_i = xm / mm
+        return xx / mm - mean_i * np.swapaxes(mean_i, -1, -2)
+
+
+def _groups(view: View, metrics: list[Metric], index: dict[str, np.ndarray], keys: list[dict[str, str]],
+            item_metrics: bool) -> list[Group]:
+    cells = view.cells
+    with np.errstate(invalid="ignore", divide="ignore"):
+        effective = clean_array(np.where(cells.sum_w2 > 0, cells.sum_w**2 / cells.sum_w2, 0.0))
+    groups = [Group(keys[g], view.labels[g], int(n), effective[g]) for g, n in enumerate(cells.n.tolist())]
+    empty = [None] * view.groups
+    for metric in metrics:
+        if metric.kind == "item" and not item_metrics:
+            continue
+        values = clean_array(metric.values)
+        base = clean_array(metric.base) if metric.base is not None else empty
+        low, high = (clean_array(metric.ci[0]), clean_array(metric.ci[1])) if metric.ci is not None else (empty,
+                                                                                                          empty)
+        p = clean_array(metric.p) if metric.p is not None else empty
+        section = {"item": "items", "factor": "factors", "headline": "headline"}[metric.kind]
+        for group, value, b, lo, hi, pv in zip(groups, values, base, low, high, p):
+            getattr(group, section).setdefault(metric.target, {})[metric.name] = Value(value, b, lo, hi, pv)
+    csi_value, csi_base = clean_array(index["value"]), clean_array(index["base"])
+    csi_low, csi_high, equal = clean_array(index["ci_low"]), clean_array(index["ci_high"]), clean_array(index["equal"])
+    for g, group in enumerate(groups):
+        group.headline["csi"] = {"csi": Value(csi_value[g], csi_base[g], csi_low[g], csi_high[g]),
+                                 "csi_equal": Value(equal[g], csi_base[g])}
+    return groups
+
+
+def _apply_bases(groups: list[Group], min_base: int, privacy_min: int) -> None:
+    """Suppress groups, and single values, that rest on fewer respondents than the privacy minimum."""
+    for group in groups:
+        if group.base < privacy_min:
+            _suppress(group)
+            continue
+        if group.base < min_base:
+            group.flags.append("small-base")
+        for section in (group.headline, group.factors, group.items):
+            for metrics in section.values():
+                for name, value in metrics.items():
+                    if value.base is not None and value.base < privacy_min and value.value is not None:
+                        metrics[name] = Value(None, None)
+
+
+def _suppress(group: Group) -> None:
+    if "suppressed" in group.flags:
+        return
+    # a flag of a hidden group tells about its values too ("below-average"): none is kept
+    group.flags = [f for f in group.flags if f not in ("small-base", "below-average", "above-average")]
+    group.flags.append("suppressed")
+    for section in (group.headline, group.factors, group.items):
+        for metrics in section.values():
+            for name in metrics:
+                metrics[name] = Value(None)
+    group.comparison = {}
+
+
+def _complementary(groups: list[Group], parents: Iterable[int]) -> None:
+    """Where one unit under a parent is suppressed, suppress the next smallest too."""
+    by_parent: dict[int, list[Group]] = {}
+    for group, parent in zip(groups, parents):
+        by_parent.setdefault(parent, []).append(group)
+    for members in by_parent.values():
+        hidden = [m for m in members if m.suppressed]
+        if len(hidden) == 1 and len(members) > 1:
+            visible = sorted((m for m in members if not m.suppressed), key=lambda m: (m.base, m.label))
+            if visible:
+                _suppress(visible[0])
+                visible[0].flags.append("suppressed-complementary")
+
+
+def _compare(view: View, reference: View, parent_of: np.ndarray, drivers: list[str], weights: np.ndarray,
+             index: dict[str, np.ndarray], groups: list[Group], min_base: int, label: str,
+             valid: np.ndarray | None = None) -> None:
+    """Each group against the rest of its parent group in ``reference`` (parent minus group).
+
+    Groups where ``valid`` is false (a unit whose rows lie in several parents) are not compared.
+    """
+    cells, parent_cells = view.cells, reference.cells
+    rest_sum = {name: getattr(parent_cells, name)[parent_of] - getattr(cells, name)
+                for name in ("n", "sum_w", "sum_w2", "count", "wsum", "wsum2", "sum", "sumsq")}
+    from .estimates import mean_ci
+
+    own = mean_ci(cells.count, cells.wsum, cells.wsum2, cells.sum, cells.sumsq)
+    rest = mean_ci(rest_sum["count"], rest_sum["wsum"], rest_sum["wsum2"], rest_sum["sum"], rest_sum["sumsq"])
+    plan = cells.plan
+    tests: dict[str, dict[str, np.ndarray]] = {}
+    shown_as = {d: ("factors", d, "score") for d in drivers}  # where each compared value is shown
+    shown_as["csi"] = ("headline", "csi", "csi")
+    if plan is not None:
+        shown_as.update({plan.items[o]: ("items", plan.items[o], "mean") for o in plan.outcomes[:1]})
+        for name in [FACTOR_PREFIX + d for d in drivers] + [plan.items[o] for o in plan.outcomes[:1]]:
+            v = plan.variable(name)
+            tests[name.removeprefix(FACTOR_PREFIX)] = welch(own["mean"][:, v], own["variance"][:, v],
+                                                            own["n_eff"][:, v], rest["mean"][:, v],
+                                                            rest["variance"][:, v], rest["n_eff"][:, v])
+    # the CSI of the rest: parent sums minus the group's, through the same formula
+    rest_index = _rest_csi(view, reference, parent_of, drivers, weights)
+    tests["csi"] = welch(index["value"], index["variance"], index["n_eff"], rest_index["value"],
+                         rest_index["variance"], rest_index["n_eff"])
+    for g, group in enumerate(groups):
+        if group.suppressed or (valid is not None and not valid[g]):
+            continue
+        comparison: dict[str, Any] = {"against": label}
+        for name, test in tests.items():
+            section, target, metric = shown_as[name]
+            shown = getattr(group, section).get(target, {}).get(metric)
+            if shown is None or shown.value is None:  # hidden (too few answered): so is its difference
+                comparison[name] = {"difference": None, "p": None, "significant": False}
+                continue
+            comparison[name] = {"difference": clean(test["difference"][g]), "p": clean(test["p"][g]),
+                                "significant": bool(test["p"][g] < SIGNIFICANCE) if np.isfinite(test["p"][g])
+                                else False}
+        group.comparison = comparison
+        csi_test = comparison["csi"]
+        if csi_test["significant"] and group.base >= min_base:
+            group.flags.append("below-average" if csi_test["difference"] < 0 else "above-average")
+
+
+def _rest_csi(view: View, reference: View, parent_of: np.ndarray, drivers: list[str],
+              weights: np.ndarray) -> dict[str, np.ndarray]:
+    from dataclasses import replace
+
+    cells, parent_cells = view.cells, reference.cells
+    names = ("n", "sum_w", "sum_w2", "count", "wsum", "wsum2", "sum", "sumsq", "xx", "xm", "x2m", "mm")
+    rest_cells = replace(cells, **{name: getattr(parent_cells, name)[parent_of] - getattr(cells, name)
+                                   for name in names})
+    return csi(View("rest", rest_cells, None, view.labels), drivers, weights)
+
+
+def _previous(view: View, groups: list[Group], index: dict[str, np.ndarray]) -> None:
+    """Each group against the previous wave of the same unit: change and its significance.
+
+    Not where either CSI is hidden (the group, or the CSI alone, rests on too few respondents).
+    """
+    position = {code: g for g, code in enumerate(view.codes)}
+    pairs = []
+    for g, code in enumerate(view.codes):
+        before = position.get((code[0] - 1,) if len(code) == 1 else (code[0], code[1] - 1))
+        if before is not None and groups[g].headline_value("csi", "csi") is not None and \
+                groups[before].headline_value("csi", "csi") is not None:
+            pairs.append((g, before))
+    if not pairs:
+        return
+    now, then = (np.array(side) for side in zip(*pairs))
+    test = welch(index["value"][now], index["variance"][now], index["n_eff"][now], index["value"][then],
+                 index["variance"][then], index["n_eff"][then])
+    change, p = clean_array(test["difference"]), clean_array(test["p"])
+    for k, (g, before) in enumerate(pairs):
+        groups[g].comparison["previous_wave"] = {
+            "wave": groups[before].key.get("wave"), "csi_change": change[k], "p": p[k],
+            "significant": bool(p[k] is not None and p[k] < SIGNIFICANCE)}
+
+
+def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, Any], pm: PluginManager,
+          exclusions: list[dict[str, Any]] | None = None) -> Results:
+    q = study.questionnaire
+    language = study.language
+    drivers, weights, method = driver_weights(study)
+    equal = np.full(len(drivers), 1.0 / len(drivers)) if drivers else np.zeros(0)
+    views = build_views(q, stats, labels)
+    min_base, privacy_min = q.index.min_base, q.index.privacy_min
+
+    def scored(view: View, keys: list[dict[str, str]], items: bool) -> tuple[list[Group], dict[str, np.ndarray]]:
+        index = csi(view, drivers, weights)
+        index["equal"] = csi(view, drivers, equal)["value"]
+        groups = _groups(view, run_scorers(view, study, pm), index, keys, items)
+        _apply_bases(groups, min_base, privacy_min)
+        return groups, index
+
+    total_view = views["total"]
+    (total,), _ = scored(total_view, [{"level": "total"}], True)
+    waves: list[Group] = []
+    if "wave" in views:
+        view = views["wave"]
+        waves, wave_index = scored(view, [{"wave": label} for label in view.labels], True)
+        _previous(view, waves, wave_index)
+
+    segments = []
+    for segment in q.segments:
+        view = views[f"segment:{segment.id}"]
+        unit_labels = labels.segments[segment.id]
+        names = [q.text(segment.labels.get(_code(code, segment.labels)), language) or code for code in unit_labels]
+        keys = [{"segment": segment.id, "unit": code} for code in unit_labels]
+        units, index = scored(view, keys, True)
+        for group, name in zip(units, names):
+            group.label = name
+        parents = parent_codes(q, stats, segment.id)
+        if parents is not None and segment.parent is not None:
+            reference = views[f"segment:{segment.parent}"]
+            parent_labels = labels.segments[segment.parent]
+            for group, parent in zip(units, parents):
+                if parent >= 0:
+                    group.key["parent"] = parent_labels[parent]
+            valid = parents >= 0
+            parent_of = np.where(valid, parents, 0)
+            _compare(view, reference, parent_of, drivers, weights, index, units, min_base,
+                     f"rest of its {segment.parent}", valid)
+            _complementary(units, parents.tolist())
+        else:
+            _compare(view, total_view, np.zeros(view.groups, dtype=np.int64), drivers, weights, index, units,
+                     min_base, "rest of the total")
+            _complementary(units, [0] * len(units))
+        trend: list[Group] = []
+        if f"segment:{segment.id}:wave" in views:
+            trend_view = views[f"segment:{segment.id}:wave"]
+            trend_keys = [{"segment": segment.id, "unit": unit_labels[u], "wave": labels.waves[w]}
+                          for u, w in trend_view.codes]
+            trend, trend_index = scored(trend_view, trend_keys, False)
+            for group, (u, _) in zip(trend, trend_view.codes):
+                group.label = names[u]
+                if units[u].suppressed and not group.suppressed:  # else its waves add up to the hidden unit
+                    _suppress(group)
+                    group.flags.append("suppressed-complementary")
+            _previous(trend_view, trend, trend_index)
+        segments.append(SegmentResults(segment.id, q.text(segment.label, language), segment.parent, units, trend))
+
+    factor_infos = []
     parents = {sub.id: factor.id for factor in q.walk_factors() for sub in factor.factors}
+    driver_set = set(drivers)
     for factor in q.walk_factors():
-        member_ids = [i.id for i in factor.all_items()]
-        scores = [by_id[i].metrics.get("score") for i in member_ids if i in by_id]
-        scores = [s for s in scores if s is not None]
-        base = max((by_id[i].base for i in member_ids if i in by_id), default=0.0)
-        value = sum(scores) / len(scores) if scores else None
-        flags = []
-        if base < privacy_min:
-            value, flags = None, ["suppressed"]
-        elif base < q.index.min_base:
-            flags.append("small-base")
-        factors.append(FactorResult(factor.id, q.text(factor.label, language), factor.kind, parents.get(factor.id),
-                                    member_ids, base, _clean(value), "equal", flags))
-
-    drivers = [f for f in factors if f.id in q.driver_ids()]
-    driver_scores = [f.score for f in drivers if f.score is not None]
-    csi = sum(driver_scores) / len(driver_scores) if driver_scores and not suppressed else None
-    index = {
-        "csi": _clean(csi),
-        "weighting": "equal",
-        "note": "factor and item weights are equal until importance weighting is configured",
-        "drivers": [f.id for f in drivers],
+        factor_infos.append(FactorInfo(factor.id, q.text(factor.label, language), factor.kind, parents.get(factor.id),
+                                       [i.id for i in factor.all_items()], factor.id in driver_set))
+    factor_of = {item.id: factor.id for factor in q.walk_factors() for item in factor.items}
+    item_infos = []
+    for item in q.all_items():
+        scale = q.scale_of(item)
+        item_infos.append(ItemInfo(item.id, q.text(item.text, language), factor_of.get(item.id), item.question_type,
+                                   [scale.min, scale.max] if scale else None, item.expectation))
+    index_info = {
+        "method": method,
+        "weights": {d: clean(w) for d, w in zip(drivers, weights)},
+        "drivers": drivers,
         "outcome": q.outcome_id(),
-        "min_base": q.index.min_base,
-        "privacy_min": q.index.privacy_min,
+        "min_base": min_base,
+        "privacy_min": privacy_min,
+        "note": "equal weights: every driver counts the same until importance weighting is configured"
+        if method == "equal" else "",
     }
     return Results(
         study={"id": q.id, "title": study.title, "version": q.version, "language": language,
                "languages": list(q.languages)},
-        account=responses.account(),
-        respondents=responses.n,
-        factors=factors,
-        items=items,
-        index=index,
+        account=account,
+        respondents=int(account.get("rows_used", total.base)),
+        index=index_info,
+        factors=factor_infos,
+        items=item_infos,
+        total=total,
+        waves=waves,
+        segments=segments,
         warnings=[w.as_dict() for w in study.warnings],
-        exclusions=[e.as_dict() for e in responses.exclusions],
+        exclusions=exclusions or [],
         generated=build_date(),
     )
+
+
+def _code(text: str, labels: dict[Any, Any]) -> Any:
+    """A unit's code as the questionnaire's ``labels`` spell it (YAML may have read it as a number)."""
+    if text in labels:
+        return text
+    try:
+        number = int(text)
+    except ValueError:
+        return text
+    return number if number in labels else text

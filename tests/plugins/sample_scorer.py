@@ -1,16 +1,19 @@
-"""Sample scorer: adds the metric ``sample_base`` (answers counted per item) to every item."""
+"""Sample scorer: adds the metric ``sample_base`` (answers counted per item) to every numeric item."""
 
 from __future__ import annotations
 
 from surveyengine import hookimpl
+from surveyengine.results import Metric
 
 
 class SampleBaseScorer:
     id = "sample-base"
     description = "Number of answers per item (a sample plugin for the tests)."
 
-    def score(self, stats, study):
-        return {item_id: {"sample_base": float(stats.count[0, index])} for index, item_id in enumerate(stats.items)}
+    def score(self, view, study):
+        cells = view.cells
+        return [Metric("item", item_id, "sample_base", cells.count[:, index], cells.count[:, index])
+                for index, item_id in enumerate(cells.items)]
 
 
 @hookimpl

@@ -45,6 +45,13 @@ def _environment(theme: Theme) -> jinja2.Environment:
     return env
 
 
+class _Empty:
+    value = None
+
+
+_EMPTY = _Empty()
+
+
 def _number(value: Any, digits: int = 1) -> str:
     if value is None:
         return "–"
@@ -126,8 +133,16 @@ def _render_all(env: jinja2.Environment, theme: Theme, results: Results, study: 
         path.write_text(html, encoding="utf-8")
         written.append(Path(target))
 
-    factor_rows = [{"label": f.label, "value": f.score, "flag": bool(f.flags)} for f in results.factors]
-    render("index.html", "index.html", factor_rows=factor_rows)
+    total = results.total
+    factor_rows = []
+    for factor in results.factors:
+        score = total.factors.get(factor.id, {}).get("score")
+        factor_rows.append({"id": factor.id, "label": factor.label, "sub": factor.parent is not None,
+                            "value": score.value if score else None, "base": score.base if score else None,
+                            "ci_low": score.ci_low if score else None, "ci_high": score.ci_high if score else None,
+                            "alpha": (total.factors.get(factor.id, {}).get("alpha") or _EMPTY).value,
+                            "flag": total.suppressed})
+    render("index.html", "index.html", factor_rows=factor_rows, total=total)
     for page in pages:
         render("page.html", page["url"], page=page)
     for static_dir in reversed(theme.static_dirs()):

@@ -1,0 +1,168 @@
+"""The summary of a study's data — everything downstream of the rows — and its on-disk cache.
+
+The cache key hashes the content of the data files, of every questionnaire and
+library file, of the study config, of the study's own plugin files, and the
+surveyengine version: change any of them and the pass runs again (plugins
+loaded with ``--plugins-dir`` or from entry points are not part of the key).
+Hashing a large data file is itself a pass over its bytes (blake2b, about
+1 GB/s), so each file's hash is remembered against its size and modification
+time. The cache lives in the study folder, ``.surveyengine-cache/``, and
+holds one summary (the latest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import __version__
+from .errors import Location, Problem
+from .stats import CellStats, FactorScore, StatsPlan, StudyStats, UnitCross
+from .views import Labels
+
+if TYPE_CHECKING:
+    from .data import Responses
+    from .study import Study
+
+CACHE_DIR = ".surveyengine-cache"
+FORMAT = 2  # 2: gap_wsum2 and split_wsum2
+MAX_EXCLUSIONS_KEPT = 10_000
+
+
+@dataclass
+class Summary:
+    stats: StudyStats
+    labels: Labels
+    account: dict[str, Any]
+    exclusions: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Problem] = field(default_factory=list)
+    findings_total: int = 0
+    bad_rows: int = 0  # rows excluded for bad data (not by a configured quality check)
+
+    @classmethod
+    def from_responses(cls, responses: Responses, stats: StudyStats) -> Summary:
+        from .views import labels_of
+
+        return cls(stats, labels_of(responses), responses.account(),
+                   [e.as_dict() for e in responses.exclusions[:MAX_EXCLUSIONS_KEPT]], list(responses.findings),
+                   responses.findings_total, sum(1 for e in responses.exclusions if e.kind == "error"))
+
+
+def _file_hash(path: Path, memo: dict[str, Any]) -> str:
+    stat = path.stat()
+    entry = memo.get(str(path.resolve()))
+    if entry and entry["size"] == stat.st_size and entry["mtime_ns"] == stat.st_mtime_ns:
+        return str(entry["hash"])
+    digest = hashlib.blake2b(digest_size=20)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    value = digest.hexdigest()
+    memo[str(path.resolve())] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "hash": value}
+    return value
+
+
+def key_for(study: Study, data_files: list[Path]) -> str:
+    folder = study.root / CACHE_DIR
+    memo_path = folder / "file-hashes.json"
+    try:
+        memo = json.loads(memo_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        memo = {}
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(f"surveyengine {__version__} cache {FORMAT}".encode())
+    # the study's own plugins may read the data (readers): their code is an input too
+    plugin_files = [path for folder in study.plugins_dirs() for path in sorted(folder.glob("*.py"))]
+    for path in [*study.files, *plugin_files, *data_files]:
+        digest.update(str(path.name).encode())
+        digest.update(_file_hash(path, memo).encode())
+    try:
+        folder.mkdir(exist_ok=True)
+        memo_path.write_text(json.dumps(memo, sort_keys=True), encoding="utf-8")
+    except OSError:
+        pass  # a read-only study folder still builds, uncached
+    return digest.hexdigest()
+
+
+def save(study: Study, key: str, summary: Summary) -> None:
+    folder = study.root / CACHE_DIR
+    arrays: dict[str, np.ndarray] = {}
+    cells = summary.stats.cells
+    for f in fields(cells):
+        value = getattr(cells, f.name)
+        if isinstance(value, np.ndarray):
+            arrays[f"cells.{f.name}"] = value
+    for segment, codes in cells.segment_codes.items():
+        arrays[f"cells.segment.{segment}"] = codes
+    units = summary.stats.units
+    if units is not None:
+        for name in ("xx", "xm", "x2m", "mm"):
+            arrays[f"units.{name}"] = getattr(units, name)
+        for segment, codes in units.segment_codes.items():
+            arrays[f"units.segment.{segment}"] = codes
+    arrays["unit_of_cell"] = summary.stats.unit_of_cell
+    meta = {
+        "format": FORMAT,
+        "key": key,
+        "items": list(cells.items),
+        "segments": list(cells.segment_codes),
+        "plan": asdict(cells.plan) if cells.plan is not None else None,
+        "unit_variables": list(units.variables) if units is not None else None,
+        "labels": {"segments": summary.labels.segments, "waves": summary.labels.waves},
+        "account": summary.account,
+        "exclusions": summary.exclusions,
+        "findings": [p.as_dict() for p in summary.findings],
+        "findings_total": summary.findings_total,
+        "bad_rows": summary.bad_rows,
+    }
+    try:
+        folder.mkdir(exist_ok=True)
+        for old in folder.glob("summary-*"):
+            old.unlink()
+        np.savez(folder / f"summary-{key}.npz", **arrays)
+        (folder / f"summary-{key}.json").write_text(json.dumps(meta), encoding="utf-8")
+    except OSError:
+        pass
+
+
+def load(study: Study, key: str) -> Summary | None:
+    folder = study.root / CACHE_DIR
+    try:
+        meta = json.loads((folder / f"summary-{key}.json").read_text(encoding="utf-8"))
+        archive = np.load(folder / f"summary-{key}.npz")
+    except (OSError, ValueError):
+        return None
+    if meta.get("format") != FORMAT or meta.get("key") != key:
+        return None
+    arrays = {name: archive[name] for name in archive.files}
+    plan = None
+    if meta["plan"] is not None:
+        raw = meta["plan"]
+        plan = StatsPlan(
+            items=tuple(raw["items"]),
+            factors=tuple(FactorScore(f["id"], tuple(f["items"]), tuple(f["low"]), tuple(f["high"]))
+                          for f in raw["factors"]),
+            discrete=tuple(raw["discrete"]), discrete_low=tuple(raw["discrete_low"]), values=raw["values"],
+            gaps=tuple(tuple(g) for g in raw["gaps"]),
+            complaint=(raw["complaint"][0], tuple(raw["complaint"][1])) if raw["complaint"] else None,
+            outcomes=tuple(raw["outcomes"]), item_block=tuple(raw["item_block"]),
+            factor_block=tuple(raw["factor_block"]))
+    cell_fields = {f.name for f in fields(CellStats)} - {"items", "segment_codes", "plan"}
+    cells = CellStats(items=tuple(meta["items"]),
+                      segment_codes={s: arrays[f"cells.segment.{s}"] for s in meta["segments"]},
+                      plan=plan, **{name: arrays[f"cells.{name}"] for name in cell_fields})
+    units = None
+    if meta["unit_variables"] is not None:
+        units = UnitCross(tuple(meta["unit_variables"]),
+                          {s: arrays[f"units.segment.{s}"] for s in meta["segments"]},
+                          **{name: arrays[f"units.{name}"] for name in ("xx", "xm", "x2m", "mm")})
+    findings = [Problem(p["message"], Location(p["file"], p["line"], p["column"], p["row"]), p["severity"],
+                        p["key_path"]) for p in meta["findings"]]
+    return Summary(StudyStats(cells, units, arrays["unit_of_cell"]),
+                   Labels(meta["labels"]["segments"], meta["labels"]["waves"]), meta["account"], meta["exclusions"],
+                   findings, meta["findings_total"], meta["bad_rows"])

@@ -1,0 +1,135 @@
+"""What the statistics pass computes: the definition, apart from any implementation.
+
+A *cell* is one combination of segment units in one wave; a *unit* is one
+combination of segment units over all waves. Every statistic is a sum over
+the rows of a cell (or unit) of a per-row expression, so cells merge by
+addition and a database can compute the same sums with ``GROUP BY``. With
+``w`` the respondent weight (1 when unweighted), ``x`` an answer, and
+"answered" meaning not missing:
+
+Per cell
+  ``n`` = Σ 1, ``sum_w`` = Σ w, ``sum_w2`` = Σ w².
+
+Per cell and moment variable (numeric items, then one factor score per factor)
+  ``count`` = Σ answered, ``wsum`` = Σ w·answered, ``wsum2`` = Σ w²·answered,
+  ``sum`` = Σ w·x, ``sumsq`` = Σ w·x².
+  A factor score is the mean of the factor's answered rating items rescaled to
+  0-100, missing when none is answered.
+
+Per cell, discrete item and value ``v`` (rating scales and integer choice codes)
+  ``freq`` = Σ w·[x = v], ``freq_n`` = Σ [x = v].
+
+Per cell and expectation pair (perception p, expectation e), rows with both answered
+  ``gap_count`` = Σ 1, ``gap_wsum`` = Σ w, ``gap_wsum2`` = Σ w², ``gap_sum`` = Σ w·(p−e),
+  ``gap_sumsq`` = Σ w·(p−e)², ``gap_met`` = Σ w·[p ≥ e].
+
+Per cell, complaint group g (complained, did not) and outcome o
+  ``split_count``, ``split_wsum``, ``split_wsum2``, ``split_sum``, ``split_sumsq`` as for
+  moments, over the rows of that group with o answered.
+
+Cross-products, pairwise-complete (for correlations, regressions, reliability)
+  For variables i, j with M the answered indicator and x zero where missing:
+  ``xx`` = Σ w·x_i·x_j, ``xm`` = Σ w·x_i·M_j, ``x2m`` = Σ w·x_i²·M_j, ``mm`` = Σ w·M_i·M_j.
+  These give, for every pair, the exact pairwise-complete count, means,
+  variances and covariance, so every correlation uses all respondents who
+  answered both of its variables (not only those who answered everything:
+  with 5% missing per item, only about 12% answer all 48 items).
+  - the *factor block* (factor scores and outcomes) per cell, so factor-level
+    importance merges to any roll-up, waves included;
+  - the *item block* (every driver item, factor scores and outcomes) per unit,
+    pooled over waves: item-level importance and measurement diagnostics per
+    segment unit, hierarchy roll-up and total. Per unit and wave the base is
+    too small for a model of fifty variables anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..model import Questionnaire
+
+MAX_DISCRETE_VALUES = 101
+FACTOR_PREFIX = "@"
+
+
+@dataclass(frozen=True)
+class FactorScore:
+    id: str  # the factor id
+    items: tuple[int, ...]  # indices into the numeric items
+    low: tuple[float, ...]  # each item's scale minimum and maximum, for rescaling to 0-100
+    high: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class StatsPlan:
+    items: tuple[str, ...]  # numeric items, in Responses.items order
+    factors: tuple[FactorScore, ...] = ()
+    discrete: tuple[int, ...] = ()  # item indices with frequency tables
+    discrete_low: tuple[int, ...] = ()  # their lowest value
+    values: int = 0  # value slots per discrete item
+    gaps: tuple[tuple[int, int], ...] = ()  # (perception, expectation) item indices
+    complaint: tuple[int, tuple[float, ...]] | None = None  # complaint item index and its 'yes' codes
+    outcomes: tuple[int, ...] = ()  # variable indices of outcome items (overall, recommend, repurchase)
+    item_block: tuple[int, ...] = ()  # variable indices in the per-unit cross-products
+    factor_block: tuple[int, ...] = ()  # variable indices in the per-cell cross-products
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return self.items + tuple(FACTOR_PREFIX + f.id for f in self.factors)
+
+    def variable(self, name: str) -> int:
+        return self.variables.index(name)
+
+
+def plan_for(q: Questionnaire, items: tuple[str, ...]) -> StatsPlan:
+    """The statistics a questionnaire needs, for the numeric items as the data layer laid them out."""
+    index = {item_id: k for k, item_id in enumerate(items)}
+    factors = []
+    for factor in q.walk_factors():
+        members = [i for i in factor.all_items() if i.id in index and i.question_type == "rating"]
+        if not members:
+            continue
+        scales = [q.scales[i.scale] for i in members]  # type: ignore[index]
+        factors.append(FactorScore(factor.id, tuple(index[i.id] for i in members),
+                                   tuple(float(s.min) for s in scales), tuple(float(s.max) for s in scales)))
+    discrete, lows, widths = [], [], []
+    for item_id, k in index.items():
+        item = q.item(item_id)
+        if item.scale:
+            low, high = q.scales[item.scale].min, q.scales[item.scale].max
+        elif item.choices and all(isinstance(c, int) for c in q.choices[item.choices].options):
+            codes = [int(c) for c in q.choices[item.choices].options]
+            low, high = min(codes), max(codes)
+        elif item.choices:
+            low, high = 1, len(q.choices[item.choices].options)  # text codes are stored as positions
+        else:
+            continue
+        if high - low + 1 <= MAX_DISCRETE_VALUES:
+            discrete.append(k)
+            lows.append(low)
+            widths.append(high - low + 1)
+    gaps = tuple((index[i.id], index[i.expectation]) for i in q.all_items()
+                 if i.expectation and i.id in index and i.expectation in index)
+    complaint = None
+    if q.outcomes.complaint is not None and q.outcomes.complaint.item in index:
+        c = q.outcomes.complaint
+        yes = []
+        for code in c.yes:
+            if isinstance(code, int):
+                yes.append(float(code))
+            else:
+                options = list(q.choices[q.item(c.item).choices].options)  # type: ignore[index]
+                yes.append(float(options.index(code) + 1))
+        complaint = (index[c.item], tuple(yes))
+    outcome_ids = [o for o in (*q.outcomes.overall, q.outcomes.recommend, q.outcomes.repurchase)
+                   if o is not None and o in index and q.item(o).question_type == "rating"]
+    outcomes = tuple(dict.fromkeys(index[o] for o in outcome_ids))
+    factor_variables = tuple(len(items) + f for f in range(len(factors)))
+    driver_items = tuple(index[i.id] for factor in q.factors for i in factor.all_items()
+                         if i.id in index and i.question_type == "rating")
+    item_block = tuple(dict.fromkeys(driver_items + factor_variables + outcomes))
+    factor_block = tuple(dict.fromkeys(factor_variables + outcomes))
+    return StatsPlan(items, tuple(factors), tuple(discrete), tuple(lows), max(widths, default=0), gaps, complaint,
+                     outcomes, item_block, factor_block)

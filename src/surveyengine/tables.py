@@ -1,0 +1,136 @@
+"""Tidy tables of the results, for CSV and spreadsheets: built column by column.
+
+- ``metrics``: one row per (group, target, metric);
+- ``distributions``: one row per (group, item), a column per scale point (% of answers);
+- ``account``: the account of every row.
+
+Text that came from respondents or data files (unit codes, reasons naming
+ids) is untrusted: a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab
+or a carriage return would run as a formula in Excel or LibreOffice, so such
+text is prefixed with an apostrophe. Numbers stay numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .results import Group, Results
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PATTERN = r"^[=+\-@\t\r]"
+GROUP_COLUMNS = ("level", "segment", "unit", "unit_label", "parent", "wave", "flags")
+METRIC_COLUMNS = GROUP_COLUMNS + ("kind", "target", "metric", "value", "ci_low", "ci_high", "base", "p")
+
+
+def safe_cell(value: Any) -> Any:
+    """A value safe to put in a spreadsheet cell (formula-looking text is neutralised)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _levels(results: Results) -> Iterator[tuple[str, Group]]:
+    yield "total", results.total
+    for group in results.waves:
+        yield "wave", group
+    for segment in results.segments:
+        for group in segment.units:
+            yield "segment", group
+        for group in segment.trend:
+            yield "segment-wave", group
+
+
+def _group_cells(level: str, group: Group) -> tuple[Any, ...]:
+    key = group.key
+    return (level, key.get("segment", ""), key.get("unit", ""), group.label if level != "total" else "",
+            key.get("parent", ""), key.get("wave", ""), " ".join(group.flags))
+
+
+def metric_table(results: Results) -> dict[str, list[Any]]:
+    columns: dict[str, list[Any]] = {name: [] for name in METRIC_COLUMNS}
+    group_lists = [columns[name] for name in GROUP_COLUMNS]
+    kind_list, target_list, metric_list = columns["kind"], columns["target"], columns["metric"]
+    value_list, low_list, high_list = columns["value"], columns["ci_low"], columns["ci_high"]
+    base_list, p_list = columns["base"], columns["p"]
+    for level, group in _levels(results):
+        cells = _group_cells(level, group)
+        for kind, section in (("headline", group.headline), ("factor", group.factors), ("item", group.items)):
+            for target, metrics in section.items():
+                for name, value in metrics.items():
+                    if name == "distribution" or isinstance(value.value, list):
+                        continue  # distributions have their own table (a hidden one too: value None)
+                    for position, cell in enumerate(cells):
+                        group_lists[position].append(cell)
+                    kind_list.append(kind)
+                    target_list.append(target)
+                    metric_list.append(name)
+                    value_list.append(value.value)
+                    low_list.append(value.ci_low)
+                    high_list.append(value.ci_high)
+                    base_list.append(value.base)
+                    p_list.append(value.p)
+    return columns
+
+
+def distribution_table(results: Results) -> dict[str, list[Any]]:
+    """Per group and rating item: the % of answers at each scale point (columns named by the point)."""
+    scales = {item.id: item.scale for item in results.items if item.scale}
+    points = sorted({v for low, high in scales.values() for v in range(low, high + 1)})
+    columns: dict[str, list[Any]] = {name: [] for name in (*GROUP_COLUMNS, "item", "base", *map(str, points))}
+    for level, group in _levels(results):
+        cells = _group_cells(level, group)
+        for item_id, metrics in group.items.items():
+            value = metrics.get("distribution")
+            if value is None or item_id not in scales:
+                continue
+            for name, cell in zip(GROUP_COLUMNS, cells):
+                columns[name].append(cell)
+            columns["item"].append(item_id)
+            columns["base"].append(value.base)
+            low, high = scales[item_id]
+            shares = value.value if isinstance(value.value, list) else []
+            for point in points:
+                offset = point - low
+                columns[str(point)].append(shares[offset] if 0 <= offset < len(shares) and point <= high else None)
+    return columns
+
+
+def account_table(results: Results) -> dict[str, list[Any]]:
+    rows: list[tuple[str, str, Any]] = []
+    account = results.account
+    for key in ("rows_read", "rows_used", "rows_excluded", "answers_set_missing"):
+        rows.append((key, "", account.get(key)))
+    for reason, count in account.get("excluded_by_reason", {}).items():
+        rows.append(("excluded", reason, count))
+    for rule, count in account.get("findings_by_rule", {}).items():
+        rows.append(("finding", rule, count))
+    for check, count in account.get("flagged", {}).items():
+        rows.append(("flagged", check, count))
+    for name, counts in account.get("files", {}).items():
+        for measure, count in counts.items():
+            rows.append((f"file {measure}", name, count))
+    return {"measure": [r[0] for r in rows], "detail": [r[1] for r in rows], "count": [r[2] for r in rows]}
+
+
+def exclusion_table(results: Results) -> dict[str, list[Any]]:
+    names = ("file", "row", "column", "reason", "rule", "kind")
+    return {name: [e.get(name) for e in results.exclusions] for name in names}
+
+
+def to_arrow(columns: dict[str, list[Any]]) -> Any:
+    """The table as Arrow, with formula-looking text neutralised in every text column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrays = {}
+    for name, values in columns.items():
+        array = pa.array(values) if values else pa.array([], type=pa.string())
+        if pa.types.is_null(array.type):
+            array = array.cast(pa.string())
+        if pa.types.is_string(array.type):
+            risky = pc.fill_null(pc.match_substring_regex(array, FORMULA_PATTERN), False)
+            if pc.any(risky).as_py():
+                array = pc.if_else(risky, pc.binary_join_element_wise("'", array, ""), array)
+        arrays[name] = array
+    return pa.table(arrays)
