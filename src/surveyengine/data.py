@@ -501,7 +501,7 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
                              action, detail, item.id)
                 if action == "exclude":
                     exclude(unknown_text, "unknown_code", column, f"{column}: {detail}")
-            invalid = _invalid(result, check, missing)
+            invalid, coded = _classify(result, check, missing)
             if invalid is not None:
                 action = getattr(rules, rule)
                 hits = np.flatnonzero(invalid)
@@ -509,13 +509,10 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
                 if action == "exclude":
                     exclude(invalid, rule, column, f"{column}: {detail}")
                 else:
-                    parsed[invalid] = np.nan
-            known_bounds = result.low is not None and result.high is not None
-            if missing and not (known_bounds and not any(result.low <= m <= result.high for m in missing)):
-                coded = np.isin(parsed, sorted(missing))
-                if coded.any():
-                    parsed[coded] = np.nan
-                    coded_answers[item.id] = coded
+                    parsed[hits] = np.nan
+            if coded is not None:
+                parsed[coded] = np.nan
+                coded_answers[item.id] = coded
             values[:, k] = parsed
             if column not in kept_columns:
                 table = table.drop_columns([column])
@@ -676,27 +673,50 @@ def _positions(column: Any, codes: list[Any], missing_codes: list[Any], text_mis
     return _Parsed(values, bad, True)
 
 
-def _invalid(parsed: _Parsed, check: tuple[Any, ...], missing: set[Any]) -> np.ndarray | None:
-    """Mask of answered values that break the item's rule (don't-know codes are not breaks), or None."""
-    if check[0] == "any":
-        return None
+def _classify(parsed: _Parsed, check: tuple[Any, ...], missing: set[Any]) -> tuple[np.ndarray | None, ...]:
+    """(mask of answers that break the item's rule, mask of don't-know / refused codes), each None when empty.
+
+    One comparison pass finds the values outside the scale; only that small
+    subset is looked at again to tell missing codes from errors.
+    """
     values = parsed.values
+    n = values.size
+    missing_codes = sorted(missing)
+    if check[0] == "any":
+        if not missing_codes:
+            return None, None
+        coded = np.isin(values, missing_codes)
+        return None, coded if coded.any() else None
     if check[0] == "range":
         lo, hi = check[1], check[2]
         low, high = parsed.low, parsed.high
         if low is None or high is None:
             low, high = float(np.nanmin(values, initial=np.inf)), float(np.nanmax(values, initial=-np.inf))
+        in_range_codes = [m for m in missing_codes if lo <= m <= hi]
         if low >= lo and high <= hi and (parsed.whole or np.array_equal(values, np.rint(values), equal_nan=True)):
-            return None  # the common case: answers in range, decided without a mask
-        invalid = (values < lo) | (values > hi)
+            if not in_range_codes:
+                return None, None  # the common case: answers in range, decided without a mask
+            coded = np.isin(values, in_range_codes)
+            return None, coded if coded.any() else None
+        suspect = (values < lo) | (values > hi)
         if not parsed.whole:
-            invalid |= ~np.isnan(values) & (values != np.rint(values))
+            suspect |= ~np.isnan(values) & (values != np.rint(values))
     else:
-        invalid = ~np.isnan(values) & ~np.isin(values, check[1])
-    if missing and invalid.any():
-        suspects = np.flatnonzero(invalid)
-        invalid[suspects[np.isin(values[suspects], sorted(missing))]] = False  # don't know, refused: not a break
-    return invalid if invalid.any() else None
+        suspect = ~np.isnan(values) & ~np.isin(values, check[1])
+    valid_codes = [m for m in missing_codes if (lo <= m <= hi if check[0] == "range" else m in check[1])]
+    positions = np.flatnonzero(suspect)
+    is_code = np.isin(values[positions], missing_codes) if missing_codes else np.zeros(positions.size, dtype=bool)
+    invalid = coded = None
+    if (~is_code).any():
+        invalid = np.zeros(n, dtype=bool)
+        invalid[positions[~is_code]] = True
+    if is_code.any():
+        coded = np.zeros(n, dtype=bool)
+        coded[positions[is_code]] = True
+    if valid_codes:  # a missing code that is also a valid answer (declared in the study config): a full pass
+        inside = np.isin(values, valid_codes)
+        coded = inside if coded is None else coded | inside
+    return invalid, (coded if coded is not None and coded.any() else None)
 
 
 def _check_conditions(q: Questionnaire, numeric: list[Item], texts: list[Item], values: np.ndarray,

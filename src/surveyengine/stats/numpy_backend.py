@@ -216,40 +216,35 @@ class _Columns:
 
     def __init__(self, responses: Responses, plan: StatsPlan, scores: np.ndarray, block: tuple[int, ...]) -> None:
         items = len(plan.items)
+        small = {k for k, low, d in zip(plan.discrete, plan.discrete_low, range(len(plan.discrete)))
+                 if low >= 0 and low + plan.values - 1 <= 127}
         self.sources: list[tuple[bool, np.ndarray]] = []
         for v in block:
             source = responses.answers[:, v] if v < items else scores[:, v - items]
-            compact = v < items and _small_whole(source)
+            compact = v in small
             if compact:
                 source = np.where(np.isnan(source), -1, source).astype(np.int8)
             self.sources.append((compact, source))
 
-    def gather(self, rows: np.ndarray) -> np.ndarray:
-        """The variables of the given rows as a column-major float32 matrix (NaN = missing)."""
-        out = np.empty((rows.size, len(self.sources)), dtype=np.float32, order="F")
+    def gather(self, rows: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, ...]:
+        """For the given rows: zero-filled values, their squares, the answered mask (column-major float32),
+        and the right-hand operands (weighted when ``w`` is given)."""
+        shape = (rows.size, len(self.sources))
+        xz = np.empty(shape, dtype=np.float32, order="F")
+        m = np.empty(shape, dtype=np.float32, order="F")
         for j, (compact, source) in enumerate(self.sources):
+            picked = source[rows]
             if compact:
-                picked = source[rows]
-                out[:, j] = np.where(picked >= 0, picked, np.float32(np.nan))
+                m[:, j] = picked >= 0
+                np.maximum(picked, 0, out=xz[:, j], casting="unsafe")
             else:
-                np.take(source, rows, out=out[:, j])
-        return out
-
-
-def _small_whole(column: np.ndarray) -> bool:
-    answered = column[~np.isnan(column)]
-    return bool(answered.size == 0 or (answered.min() >= 0 and answered.max() <= 127))
-
-
-def _prepare(x: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, ...]:
-    """Zero-filled values, their squares, the answered mask, and the weighted right-hand operands."""
-    present = ~np.isnan(x)
-    xz = np.where(present, x, np.float32(0))
-    m = present.astype(np.float32)
-    if w is None:
-        return xz, xz * xz, m, xz, m
-    w32 = w.astype(np.float32)[:, None]
-    return xz, xz * xz, m, xz * w32, m * w32
+                present = ~np.isnan(picked)
+                m[:, j] = present
+                xz[:, j] = np.where(present, picked, np.float32(0))
+        if w is None:
+            return xz, xz * xz, m, xz, m
+        w32 = w.astype(np.float32)[:, None]
+        return xz, xz * xz, m, xz * w32, m * w32
 
 
 def _cross(responses: Responses, plan: StatsPlan, scores: np.ndarray, order: np.ndarray, bounds: np.ndarray,
@@ -288,7 +283,7 @@ def _cross(responses: Responses, plan: StatsPlan, scores: np.ndarray, order: np.
             end = min(stop, piece + _UNIT_CHUNK_ROWS)
             rows = order[piece:end]
             w = weights[rows] if weights is not None else None
-            xz, x2, m, right_x, right_m = _prepare(columns.gather(rows), w)
+            xz, x2, m, right_x, right_m = columns.gather(rows, w)
             if big:
                 unit_edges = np.clip(bounds[cell_start[u:last + 1]], piece, end) - piece
                 for k in range(last - u):

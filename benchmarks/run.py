@@ -1,0 +1,327 @@
+"""surveyengine benchmarks: ``python benchmarks/run.py [NAME ...]``.
+
+Each measurement runs in a fresh child process, so its peak memory (max RSS)
+is its own; times are the best of ``--repeat`` runs in that child. Ratios are
+always between measurements of the same run. Data are simulated once into
+``benchmarks/.cache/`` (1,000,000 respondents: 48 rating items in 3 factors,
+500 dealers in 50 regions, 12 monthly waves). Results print as a Markdown
+table to paste into docs/benchmarks.md, with the machine they ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".cache"
+QUESTIONNAIRE = HERE / "questionnaire.yaml"
+N = 1_000_000
+UNITS = {"region": 50, "dealer": 500}
+
+BENCHMARKS: dict[str, Callable[[], list[dict[str, Any]]]] = {}
+
+
+def benchmark(function: Callable[[], list[dict[str, Any]]]) -> Callable[[], list[dict[str, Any]]]:
+    BENCHMARKS[function.__name__] = function
+    return function
+
+
+def best_of(repeat: int, function: Callable[[], Any]) -> tuple[float, Any]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        result = None  # free the previous run's result, so the peak is one run's
+        start = time.perf_counter()
+        result = function()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --------------------------------------------------------------------------- data
+
+def study_dir(fmt: str = "csv") -> Path:
+    """A study folder over the simulated benchmark data (written once, then reused)."""
+    root = CACHE / f"study-{fmt}"
+    data = root / "data" / f"responses.{fmt}"
+    if not data.is_file():
+        from surveyengine import questionnaire, simulate, writers
+
+        q = questionnaire.load(QUESTIONNAIRE).questionnaire
+        columns, truth = simulate.simulate(q, N, seed=2026, units=UNITS)
+        data.parent.mkdir(parents=True, exist_ok=True)
+        writers.write(columns, data)
+        simulate.write_truth(truth, data.with_suffix(".truth.json"))
+        (root / "questionnaire.yaml").write_text(QUESTIONNAIRE.read_text(encoding="utf-8"), encoding="utf-8")
+        (root / "surveyengine.yaml").write_text(
+            f"questionnaire: questionnaire.yaml\ndata: [data/responses.{fmt}]\n", encoding="utf-8")
+    return root
+
+
+def _load(root: Path) -> Any:
+    from surveyengine.data import load_responses
+    from surveyengine.plugins import get_plugin_manager
+    from surveyengine.study import load_study
+
+    pm = get_plugin_manager()
+    study = load_study(root, pm)
+    return lambda: load_responses(study, pm)
+
+
+@benchmark
+def read_csv_bare() -> list[dict[str, Any]]:
+    """pyarrow's own read of the same CSV. Its defaults fail on this file (comments span lines), so the
+    baseline is read_csv with newlines_in_values=True and type inference."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    path = study_dir("csv") / "data" / "responses.csv"
+    try:
+        pacsv.read_csv(path)
+        defaults = "read"
+    except pa.ArrowInvalid:
+        defaults = "fails (multi-line comments)"
+    seconds, table = best_of(3, lambda: pacsv.read_csv(
+        path, parse_options=pacsv.ParseOptions(newlines_in_values=True)))
+    return [{"name": "pyarrow read_csv, newlines_in_values=True", "seconds": seconds, "rows": table.num_rows,
+             "columns": table.num_columns, "megabytes": path.stat().st_size / 2**20, "defaults": defaults}]
+
+
+@benchmark
+def read_csv_validate() -> list[dict[str, Any]]:
+    """surveyengine: read + validate the CSV into the response arrays (all rules, quality flags)."""
+    load = _load(study_dir("csv"))
+    seconds, responses = best_of(3, load)
+    final = (responses.answers.nbytes + responses.ids.nbytes + sum(v.nbytes for v in responses.text.values())
+             + sum(v.nbytes for v in responses.segments.values()) + responses.source_row.nbytes
+             + responses.source_file.nbytes + (responses.wave.nbytes if responses.wave is not None else 0))
+    return [{"name": "surveyengine read + validate CSV", "seconds": seconds, "final_arrays_mb": final / 2**20,
+             "rows_used": responses.n}]
+
+
+@benchmark
+def read_parquet_validate() -> list[dict[str, Any]]:
+    """The same data from Parquet: pyarrow's bare read and surveyengine's read + validate."""
+    import pyarrow.parquet as pq
+
+    root = study_dir("parquet")
+    path = root / "data" / "responses.parquet"
+    bare, _ = best_of(3, lambda: pq.read_table(path))
+    load = _load(root)
+    seconds, _ = best_of(3, load)
+    return [{"name": "pyarrow read_table (Parquet)", "seconds": bare},
+            {"name": "surveyengine read + validate Parquet", "seconds": seconds}]
+
+
+def _responses(fmt: str = "parquet") -> tuple[Any, Any]:
+    from surveyengine.data import load_responses
+    from surveyengine.plugins import get_plugin_manager
+    from surveyengine.study import load_study
+
+    pm = get_plugin_manager()
+    study = load_study(study_dir(fmt), pm)
+    return study, load_responses(study, pm)
+
+
+def numpy_lower_bound(responses: Any, block: list[int]) -> float:
+    """The same three kinds of sums, written as bare numpy with no abstraction: grouped sums per
+    cell (count, sum, sum of squares), value counts per cell, and per-unit pairwise cross-products
+    (xx, xm, x2m, mm) of the item block by a stable sort and float32 matrix products."""
+    import numpy as np
+
+    start = time.perf_counter()
+    n = responses.n
+    dealer = responses.segments["dealer"].astype(np.int64)
+    wave = responses.wave.astype(np.int64)
+    waves = len(responses.wave_labels)
+    key = dealer * waves + wave
+    used = np.bincount(key, minlength=(int(dealer.max()) + 1) * waves) > 0
+    lookup = np.cumsum(used) - 1
+    cell = lookup[key]
+    cells = int(used.sum())
+    answers = responses.answers
+    for k in range(answers.shape[1]):
+        x = answers[:, k]
+        present = ~np.isnan(x)
+        slot = np.where(present, x, 0).astype(np.int64)
+        counts = np.bincount(np.where(present, cell * 11 + slot, cells * 11), minlength=cells * 11 + 1)
+        counts = counts[:-1].reshape(cells, 11)
+        values = np.arange(11.0)
+        _ = counts.sum(axis=1), counts @ values, counts @ (values * values)
+    order = np.argsort(dealer, kind="stable")
+    bounds = np.searchsorted(dealer[order], np.arange(int(dealer.max()) + 2))
+    for u in range(bounds.size - 1):
+        rows = order[bounds[u]:bounds[u + 1]]
+        x = np.empty((rows.size, len(block)), dtype=np.float32, order="F")
+        for j, k in enumerate(block):
+            x[:, j] = answers[rows, k]
+        m = ~np.isnan(x)
+        xz = np.where(m, x, np.float32(0))
+        mf = m.astype(np.float32)
+        _ = xz.T @ xz, xz.T @ mf, (xz * xz).T @ mf, mf.T @ mf
+    return time.perf_counter() - start
+
+
+@benchmark
+def statistics_pass() -> list[dict[str, Any]]:
+    """The statistics pass against the bare numpy lower bound, on the same responses in the same process."""
+    from surveyengine import stats
+
+    study, responses = _responses()
+    plan = stats.plan_for(study.questionnaire, responses.items)
+    block = [v for v in plan.item_block if v < len(plan.items)]
+    bare = min(numpy_lower_bound(responses, block) for _ in range(3))
+    seconds, summary = best_of(3, lambda: stats.compute_all(responses, plan))
+    return [{"name": "bare numpy lower bound (sums, value counts, per-dealer cross-products)", "seconds": bare},
+            {"name": "surveyengine statistics pass", "seconds": seconds, "ratio": seconds / bare,
+             "cells": summary.cells.cells, "units": summary.units.units if summary.units else 0,
+             "respondents": responses.n}]
+
+
+@benchmark
+def scoring_stage() -> list[dict[str, Any]]:
+    """The whole scoring stage: pass, roll-ups, every scorer, comparisons, base rules."""
+    from surveyengine import scoring, stats
+    from surveyengine.plugins import get_plugin_manager
+    from surveyengine.views import labels_of
+
+    study, responses = _responses()
+    pm = get_plugin_manager()
+    plan = stats.plan_for(study.questionnaire, responses.items)
+    account = responses.account()
+
+    def stage() -> Any:
+        summary = stats.compute_all(responses, plan)
+        return scoring.score(study, summary, labels_of(responses), account, pm)
+
+    seconds, results = best_of(3, stage)
+    summary = stats.compute_all(responses, plan)
+    scoring_only, _ = best_of(3, lambda: scoring.score(study, summary, labels_of(responses), account, pm))
+    return [{"name": "scoring stage: pass + roll-ups + scorers + comparisons", "seconds": seconds,
+             "segment_units": sum(len(s.units) for s in results.segments)},
+            {"name": "of which roll-ups, scorers and comparisons", "seconds": scoring_only}]
+
+
+@benchmark
+def build_cached() -> list[dict[str, Any]]:
+    """surveyengine build from the Parquet file: first build, and a rebuild with the data unchanged."""
+    import shutil
+
+    from surveyengine.build import build
+    from surveyengine.plugins import get_plugin_manager
+    from surveyengine.study import load_study
+
+    root = study_dir("parquet")
+    shutil.rmtree(root / ".surveyengine-cache", ignore_errors=True)
+    pm = get_plugin_manager()
+    study = load_study(root, pm)
+    out = CACHE / "site"
+    first, _ = best_of(1, lambda: build(study, pm, out, ("html", "json", "csv")))
+    again, report = best_of(1, lambda: build(study, pm, out, ("html", "json", "csv")))
+    return [{"name": "build (read, validate, pass, score, write)", "seconds": first},
+            {"name": "rebuild, data unchanged (cache)", "seconds": again, "cached": str(report.cached)}]
+
+
+# --------------------------------------------------------------------------- runner
+
+def machine() -> dict[str, Any]:
+    import numpy
+    import pyarrow
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{kb / 2**20:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return {"date": time.strftime("%Y-%m-%d"), "cpu": cpu, "cores": os.cpu_count(), "memory": memory,
+            "python": platform.python_version(), "numpy": numpy.__version__, "pyarrow": pyarrow.__version__}
+
+
+def run_child(name: str) -> list[dict[str, Any]]:
+    """Run one benchmark in a new process; add its peak memory to each row."""
+    process = subprocess.Popen([sys.executable, __file__, "--child", name], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise SystemExit(f"benchmark {name} failed")
+    rows = json.loads(output.strip().splitlines()[-1])
+    for row in rows:
+        row["peak_mb"] = usage.ru_maxrss / 1024
+        row["benchmark"] = name
+    return rows
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float) and abs(value) < 100:
+        return f"{value:.3g}"
+    if isinstance(value, (int, float)):
+        return f"{value:,.0f}"
+    return str(value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all): {', '.join(BENCHMARKS)}")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    if args.child:
+        import numpy  # noqa: F401  (the libraries every benchmark loads count as baseline)
+        import pyarrow  # noqa: F401
+
+        import surveyengine.data  # noqa: F401
+
+        baseline = peak_mb()
+        rows = BENCHMARKS[args.child]()
+        for row in rows:
+            row["baseline_mb"] = baseline
+        print(json.dumps(rows))
+        return
+    names = args.names or list(BENCHMARKS)
+    unknown = sorted(set(names) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    # simulate the data before anything is timed
+    subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, %r); import run; "
+                    "run.study_dir('csv'); run.study_dir('parquet')" % str(HERE)], check=True)
+    info = machine()
+    results = [row for name in names for row in run_child(name)]
+    print(f"\n{info['date']} · {info['cpu']} · {info['cores']} cores · {info['memory']} · Python {info['python']} · "
+          f"numpy {info['numpy']} · pyarrow {info['pyarrow']}\n")
+    print("| benchmark | measurement | seconds | peak RSS (MiB) | growth over baseline (MiB) | notes |")
+    print("|---|---|---:|---:|---:|---|")
+    for row in results:
+        notes = ", ".join(f"{k} {_number(v)}" for k, v in row.items()
+                          if k not in ("name", "seconds", "peak_mb", "benchmark", "baseline_mb"))
+        growth = row["peak_mb"] - row["baseline_mb"]
+        print(f"| {row['benchmark']} | {row['name']} | {row['seconds']:.3f} | {row['peak_mb']:,.0f} | "
+              f"{growth:,.0f} | {notes} |")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": info, "results": results}, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
