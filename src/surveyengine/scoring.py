@@ -111,8 +111,10 @@ def _groups(view: View, metrics: list[Metric], index: dict[str, np.ndarray], key
                                                                                                           empty)
         p = clean_array(metric.p) if metric.p is not None else empty
         section = {"item": "items", "factor": "factors", "headline": "headline"}[metric.kind]
-        for group, value, b, lo, hi, pv in zip(groups, values, base, low, high, p):
-            getattr(group, section).setdefault(metric.target, {})[metric.name] = Value(value, b, lo, hi, pv)
+        targets = [getattr(group, section).setdefault(metric.target, {}) for group in groups]
+        name = metric.name
+        for target, value in zip(targets, map(Value, values, base, low, high, p)):
+            target[name] = value
     csi_value, csi_base = clean_array(index["value"]), clean_array(index["base"])
     csi_low, csi_high, equal = clean_array(index["ci_low"]), clean_array(index["ci_high"]), clean_array(index["equal"])
     for g, group in enumerate(groups):
