@@ -53,15 +53,9 @@ def scaffold(directory: Path, example: str, n: int) -> list[Path]:
     write_csv(columns, data_path)
     write_truth(truth, data_path.with_suffix(".truth.json"))
     (directory / "commentary.md").write_text(COMMENTARY, encoding="utf-8")
-    config = {
-        "questionnaire": "questionnaire.yaml",
-        "data": ["data/*.csv"],
-        "pages": ["commentary.md"],
-        "output": {"dir": "site", "formats": ["html"]},
-    }
     config_text = (
         "# surveyengine study: `surveyengine validate` checks it, `surveyengine build` publishes it.\n"
-        f"questionnaire: {config['questionnaire']}\n"
+        "questionnaire: questionnaire.yaml\n"
         "data:\n  - data/*.csv\n"
         "pages:\n  - commentary.md\n"
         "output:\n  dir: site\n  formats: [html, json, csv]\n"
