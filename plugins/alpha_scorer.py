@@ -6,7 +6,6 @@ import numpy as np
 
 from surveyengine import hookimpl
 from surveyengine.results import Metric
-from surveyengine.stats import pairwise
 
 ALMOST_ZERO = 1e-9  # a variance of the sum below this share of the item variances counts as none
 
@@ -28,22 +27,20 @@ class AlphaScorer:
         unweighted = np.array_equal(cells.wsum, cells.count) and np.array_equal(cells.wsum2, cells.count)
         metrics = []
         for factor in plan.factors:
-            columns = [position[k] for k in factor.items if k in position]
-            if len(columns) < 2:
+            columns = np.array([position[k] for k in factor.items if k in position])
+            k = columns.size
+            if k < 2:
                 continue
-            values = np.full(cross.units, np.nan)
-            bases = np.zeros(cross.units)
-            for g in range(cross.units):
-                block = np.ix_(columns, columns)
-                estimate = pairwise(cross.xx[g][block], cross.xm[g][block], cross.x2m[g][block], cross.mm[g][block])
-                cov = estimate["cov"]
-                k = len(columns)
-                total, parts = cov.sum(), np.trace(cov)
-                # undefined when the sum does not vary; rounding leaves such a variance near zero, not at it
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    values[g] = k / (k - 1) * (1 - parts / total) if total > ALMOST_ZERO * parts else np.nan
-                bases[g] = estimate["n"].min() if unweighted else cells.count[g, list(factor.items)].min()
-            metrics.append(Metric("factor", factor.id, "alpha", values, bases))
+            xx, xm, x2m, mm = (getattr(cross, name)[:, columns][:, :, columns] for name in ("xx", "xm", "x2m", "mm"))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = xm / mm  # pairwise-complete, every unit at once (see stats.pairwise)
+                cov = xx / mm - mean * np.swapaxes(mean, 1, 2)
+                total, parts = cov.sum(axis=(1, 2)), np.trace(cov, axis1=1, axis2=2)
+                alpha = k / (k - 1) * (1 - parts / total)
+            # undefined when the sum does not vary; rounding leaves such a variance near zero, not at it
+            alpha = np.where(total > ALMOST_ZERO * parts, alpha, np.nan)
+            bases = mm.min(axis=(1, 2)) if unweighted else cells.count[:, list(factor.items)].min(axis=1)
+            metrics.append(Metric("factor", factor.id, "alpha", alpha, bases))
         return metrics
 
 

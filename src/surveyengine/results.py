@@ -56,8 +56,9 @@ def clean_array(values: np.ndarray) -> list[Any]:
         magnitude = np.floor(np.log10(np.abs(np.where(finite & (array != 0), array, 1.0))))
         scale = 10.0 ** (5 - magnitude)
         rounded = np.where(finite, np.round(array * scale) / scale, np.nan)
-    if rounded.ndim == 2:
-        return [[None if v != v else v for v in row] for row in rounded.tolist()]
+    if rounded.ndim == 2:  # a distribution per group: None for a group without one
+        return [None if all(v != v for v in row) else [None if v != v else v for v in row]
+                for row in rounded.tolist()]
     return [None if v != v else v for v in rounded.tolist()]
 
 

@@ -96,27 +96,45 @@ def pairwise_cov(xx: np.ndarray, xm: np.ndarray, x2m: np.ndarray, mm: np.ndarray
 
 
 def _groups(view: View, metrics: list[Metric], index: dict[str, np.ndarray], keys: list[dict[str, str]],
-            item_metrics: bool) -> list[Group]:
+            item_metrics: bool, privacy_min: int) -> list[Group]:
+    """The view's groups with every metric's value; a value resting on fewer respondents than the privacy
+    minimum is hidden (value and base) here, on the arrays, before any result object exists."""
     cells = view.cells
     with np.errstate(invalid="ignore", divide="ignore"):
         effective = clean_array(np.where(cells.sum_w2 > 0, cells.sum_w**2 / cells.sum_w2, 0.0))
     groups = [Group(keys[g], view.labels[g], int(n), effective[g]) for g, n in enumerate(cells.n.tolist())]
     empty = [None] * view.groups
+    sections: dict[tuple[str, str], list[dict[str, Value]]] = {}
     for metric in metrics:
         if metric.kind == "item" and not item_metrics:
             continue
-        values = clean_array(metric.values)
-        base = clean_array(metric.base) if metric.base is not None else empty
-        low, high = (clean_array(metric.ci[0]), clean_array(metric.ci[1])) if metric.ci is not None else (empty,
-                                                                                                          empty)
-        p = clean_array(metric.p) if metric.p is not None else empty
-        section = {"item": "items", "factor": "factors", "headline": "headline"}[metric.kind]
-        targets = [getattr(group, section).setdefault(metric.target, {}) for group in groups]
+        values = np.asarray(metric.values, dtype=np.float64)
+        base = None if metric.base is None else np.asarray(metric.base, dtype=np.float64)
+        ci, p = metric.ci, metric.p
+        if base is not None:
+            answered = ~np.isnan(values) if values.ndim == 1 else ~np.isnan(values).all(axis=1)
+            hidden = (base < privacy_min) & answered
+            if hidden.any():
+                values = values.copy()
+                values[hidden] = np.nan
+                base = np.where(hidden, np.nan, base)
+                ci = None if ci is None else tuple(np.where(hidden, np.nan, bound) for bound in ci)
+                p = None if p is None else np.where(hidden, np.nan, p)
+        key = (metric.kind, metric.target)
+        targets = sections.get(key)
+        if targets is None:
+            section = {"item": "items", "factor": "factors", "headline": "headline"}[metric.kind]
+            targets = sections[key] = [getattr(group, section).setdefault(metric.target, {}) for group in groups]
+        cleaned = (clean_array(values), clean_array(base) if base is not None else empty,
+                   clean_array(ci[0]) if ci is not None else empty, clean_array(ci[1]) if ci is not None else empty,
+                   clean_array(p) if p is not None else empty)
         name = metric.name
-        for target, value in zip(targets, map(Value, values, base, low, high, p)):
+        for target, value in zip(targets, map(Value, *cleaned)):
             target[name] = value
-    csi_value, csi_base = clean_array(index["value"]), clean_array(index["base"])
-    csi_low, csi_high, equal = clean_array(index["ci_low"]), clean_array(index["ci_high"]), clean_array(index["equal"])
+    hidden = index["base"] < privacy_min
+    csi = {name: np.where(hidden, np.nan, index[name]) for name in ("value", "base", "ci_low", "ci_high", "equal")}
+    csi_value, csi_base = clean_array(csi["value"]), clean_array(csi["base"])
+    csi_low, csi_high, equal = clean_array(csi["ci_low"]), clean_array(csi["ci_high"]), clean_array(csi["equal"])
     for g, group in enumerate(groups):
         group.headline["csi"] = {"csi": Value(csi_value[g], csi_base[g], csi_low[g], csi_high[g]),
                                  "csi_equal": Value(equal[g], csi_base[g])}
@@ -124,18 +142,12 @@ def _groups(view: View, metrics: list[Metric], index: dict[str, np.ndarray], key
 
 
 def _apply_bases(groups: list[Group], min_base: int, privacy_min: int) -> None:
-    """Suppress groups, and single values, that rest on fewer respondents than the privacy minimum."""
+    """Suppress whole groups that rest on fewer respondents than the privacy minimum; flag small bases."""
     for group in groups:
         if group.base < privacy_min:
             _suppress(group)
-            continue
-        if group.base < min_base:
+        elif group.base < min_base:
             group.flags.append("small-base")
-        for section in (group.headline, group.factors, group.items):
-            for metrics in section.values():
-                for name, value in metrics.items():
-                    if value.base is not None and value.base < privacy_min and value.value is not None:
-                        metrics[name] = Value(None, None)
 
 
 def _suppress(group: Group) -> None:
@@ -260,7 +272,7 @@ def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, An
     def scored(view: View, keys: list[dict[str, str]], items: bool) -> tuple[list[Group], dict[str, np.ndarray]]:
         index = csi(view, drivers, weights)
         index["equal"] = csi(view, drivers, equal)["value"]
-        groups = _groups(view, run_scorers(view, study, pm), index, keys, items)
+        groups = _groups(view, run_scorers(view, study, pm), index, keys, items, privacy_min)
         _apply_bases(groups, min_base, privacy_min)
         return groups, index
 

@@ -80,6 +80,8 @@ class CellStats:
         A merged cell keeps a segment or wave code only where all its cells agree; else -1.
         """
         keys = np.asarray(keys, dtype=np.int64)
+        if groups == self.cells and np.array_equal(keys, np.arange(groups)):
+            return self  # every cell is its own group: nothing to add
         sums = {name: _group_sum(getattr(self, name), keys, groups) for name in self._sums()}
         return replace(
             self,

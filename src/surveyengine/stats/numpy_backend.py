@@ -103,13 +103,15 @@ def compute_all(responses: Responses, plan: StatsPlan | None = None) -> StudySta
     freq = np.zeros((cells, len(plan.discrete), plan.values))
     freq_n = np.zeros_like(freq)
     discrete = dict(zip(plan.discrete, zip(range(len(plan.discrete)), plan.discrete_low)))
+    offsets: dict[int, np.ndarray] = {}
     for v in range(variables):
         x = column(v)
         if v in discrete:
             d, low = discrete[v]
-            present = ~np.isnan(x)
-            slot = np.where(present, x - low, 0).astype(np.int64)
-            index = np.where(present, cell * plan.values + slot, cells * plan.values)
+            if low not in offsets:  # cell * values - low, as float32 (exact: far below 2^24)
+                offsets[low] = (cell * plan.values - low).astype(np.float32)
+            # one float expression; a missing answer (NaN) goes to the extra slot at the end
+            index = np.nan_to_num(x + offsets[low], nan=cells * plan.values).astype(np.int64)
             counts = np.bincount(index, minlength=cells * plan.values + 1)[:-1].reshape(cells, plan.values)
             freq_n[:, d] = counts
             values = np.arange(plan.values, dtype=np.float64) + low
