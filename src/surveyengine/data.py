@@ -310,8 +310,12 @@ class _Parsed:
     high: float | None = None
 
 
-def _numeric(column: Any, dtype: Any = np.float64) -> _Parsed:
-    """A column as numbers; text that is not a number is flagged, never guessed."""
+def _numeric(column: Any, dtype: Any = np.float64, out: np.ndarray | None = None) -> _Parsed:
+    """A column as numbers; text that is not a number is flagged, never guessed.
+
+    With ``out`` (a column of the answers array), an integer column is converted straight into it:
+    no temporary, and each page of the new answers is written once.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -325,7 +329,12 @@ def _numeric(column: Any, dtype: Any = np.float64) -> _Parsed:
         kind = column.type
     if pa.types.is_integer(kind):
         bounds = pc.min_max(column).as_py()
-        values = np.asarray(pc.fill_null(column, 0).to_numpy(zero_copy_only=False), dtype=dtype)
+        integers = (pc.fill_null(column, 0) if column.null_count else column).to_numpy(zero_copy_only=False)
+        if out is not None:
+            np.copyto(out, integers, casting="unsafe")
+            values = out
+        else:
+            values = np.asarray(integers, dtype=dtype)
         if column.null_count:
             values[np.asarray(column.is_null())] = np.nan
         return _Parsed(values, None, True, bounds["min"], bounds["max"])
@@ -371,6 +380,20 @@ def _text(column: Any) -> Any:
     if column.null_count:
         column = pc.fill_null(column, "")
     return pc.utf8_trim_whitespace(column)
+
+
+def _empty(strings: Any) -> np.ndarray:
+    """Mask of empty strings, read from the Arrow offsets buffer (no compute kernel needed)."""
+    import pyarrow as pa
+
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    width = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    offsets = np.frombuffer(strings.buffers()[1], dtype=width)[strings.offset:strings.offset + len(strings) + 1]
+    empty = offsets[1:] == offsets[:-1]
+    if strings.null_count:
+        empty |= np.asarray(strings.is_null())
+    return empty
 
 
 def _answer_text(column: Any) -> Any:
@@ -463,7 +486,7 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
             keep[hits] = False
 
         ids = _text(table.column(q.respondent_id))
-        exclude(np.asarray(pc.equal(ids, "")), "missing_id", q.respondent_id, "missing respondent id")
+        exclude(_empty(ids), "missing_id", q.respondent_id, "missing respondent id")
 
         values = np.empty((n, len(numeric)), dtype=np.float32, order="F")  # column-major: one item = one run
         kept_columns = {columns[i.id] for i in texts} | {columns[s.id] for s in q.segments} | {
@@ -481,7 +504,7 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
                 unknown_text, result.bad = result.bad, None  # not in the list: an unknown code, not 'not a number'
                 check = ("range", 1, len(check[1]))
             else:
-                result = _numeric(table.column(column), np.float32)
+                result = _numeric(table.column(column), np.float32, out=values[:, k])
             parsed, bad = result.values, result.bad
             if bad is not None and bad.any() and text_missing:
                 declared = np.asarray(pc.is_in(_text(table.column(column)),
@@ -513,7 +536,8 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
             if coded is not None:
                 parsed[coded] = np.nan
                 coded_answers[item.id] = coded
-            values[:, k] = parsed
+            if not np.shares_memory(parsed, values[:, k]):  # integer columns were converted in place
+                values[:, k] = parsed
             if column not in kept_columns:
                 table = table.drop_columns([column])
         pa.default_memory_pool().release_unused()
