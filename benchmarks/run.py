@@ -143,7 +143,6 @@ def numpy_lower_bound(responses: Any, block: list[int]) -> float:
     import numpy as np
 
     start = time.perf_counter()
-    n = responses.n
     dealer = responses.segments["dealer"].astype(np.int64)
     wave = responses.wave.astype(np.int64)
     waves = len(responses.wave_labels)

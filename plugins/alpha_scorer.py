@@ -6,6 +6,7 @@ import numpy as np
 
 from surveyengine import hookimpl
 from surveyengine.results import Metric
+from surveyengine.stats import pairwise_cov
 
 ALMOST_ZERO = 1e-9  # a variance of the sum below this share of the item variances counts as none
 
@@ -33,8 +34,7 @@ class AlphaScorer:
                 continue
             xx, xm, x2m, mm = (getattr(cross, name)[:, columns][:, :, columns] for name in ("xx", "xm", "x2m", "mm"))
             with np.errstate(invalid="ignore", divide="ignore"):
-                mean = xm / mm  # pairwise-complete, every unit at once (see stats.pairwise)
-                cov = xx / mm - mean * np.swapaxes(mean, 1, 2)
+                cov = pairwise_cov(xx, xm, x2m, mm)  # every unit at once
                 total, parts = cov.sum(axis=(1, 2)), np.trace(cov, axis1=1, axis2=2)
                 alpha = k / (k - 1) * (1 - parts / total)
             # undefined when the sum does not vary; rounding leaves such a variance near zero, not at it

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 
 from surveyengine import hookimpl
 from surveyengine.estimates import mean_ci

@@ -29,7 +29,7 @@ import numpy as np
 from .estimates import t_quantile, welch
 from .plugins import plugin_errors
 from .results import FactorInfo, Group, ItemInfo, Metric, Results, SegmentResults, Value, clean, clean_array
-from .stats import FACTOR_PREFIX
+from .stats import FACTOR_PREFIX, pairwise_cov
 from .views import Labels, View, build_views, parent_codes
 
 if TYPE_CHECKING:
@@ -86,13 +86,6 @@ def csi(view: View, drivers: list[str], weights: np.ndarray) -> dict[str, np.nda
     base = cells.count[:, variables].min(axis=1)
     return {"value": value, "ci_low": value - half, "ci_high": value + half, "variance": variance,
             "n_eff": effective, "base": base}
-
-
-def pairwise_cov(xx: np.ndarray, xm: np.ndarray, x2m: np.ndarray, mm: np.ndarray) -> np.ndarray:
-    """Pairwise-complete covariances of many blocks at once (leading axis: groups)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_i = xm / mm
-        return xx / mm - mean_i * np.swapaxes(mean_i, -1, -2)
 
 
 def _groups(view: View, metrics: list[Metric], index: dict[str, np.ndarray], keys: list[dict[str, str]],

@@ -218,15 +218,21 @@ def _common(codes: np.ndarray, keys: np.ndarray, groups: int) -> np.ndarray:
     return out.astype(np.int32)
 
 
+def pairwise_cov(xx: np.ndarray, xm: np.ndarray, x2m: np.ndarray, mm: np.ndarray) -> np.ndarray:
+    """Pairwise-complete covariances from a block's sums; any leading axes (groups) are kept."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_i = xm / mm  # mean of i over the rows where j was answered too
+        return xx / mm - mean_i * np.swapaxes(mean_i, -1, -2)
+
+
 def pairwise(xx: np.ndarray, xm: np.ndarray, x2m: np.ndarray, mm: np.ndarray) -> dict[str, Any]:
     """Pairwise-complete means, variances, covariances and correlations from one block's sums."""
     with np.errstate(invalid="ignore", divide="ignore"):
         n = mm
-        mean_i = xm / n  # mean of i over the rows where j was answered too
-        mean_j = mean_i.T
+        mean_i = xm / n
         var_i = x2m / n - mean_i**2
         var_j = var_i.T
-        cov = xx / n - mean_i * mean_j
+        cov = pairwise_cov(xx, xm, x2m, mm)
         corr = cov / np.sqrt(var_i * var_j)
         corr[np.diag_indices_from(corr)] = np.where(np.diag(n) > 0, 1.0, np.nan)
     return {"n": n, "cov": cov, "corr": corr, "mean": np.diag(mean_i), "var": np.diag(var_i)}
