@@ -42,6 +42,7 @@ pytestmark = pytest.mark.browser
 
 SUBPATH = "/reports/acme/"
 PHONE, DESKTOP = 390, 1280
+MAX_SHOT = 10_000  # px: a longer page (all the comments) is photographed down to here only, to keep the run fast
 CHROMIUM_ARGS = [
     # This machine's network is closed: without these, Chromium keeps trying to reach Google's hosts.
     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
@@ -139,7 +140,8 @@ def chromium_path() -> str:
     configured = os.environ.get("SURVEYENGINE_CHROMIUM")
     found = configured or shutil.which("chromium") or shutil.which("chromium-browser")
     if not found or not Path(found).is_file():
-        _missing(f"no Chromium at {found}" if found else "no Chromium on this machine", "install Debian's package: apt-get install chromium fonts-noto-cjk "
+        _missing(f"no Chromium at {found}" if found else "no Chromium on this machine",
+                 "install Debian's package: apt-get install chromium fonts-noto-cjk "
                  "(or set SURVEYENGINE_CHROMIUM to a Chromium binary)")
     return str(found)
 
@@ -248,8 +250,8 @@ class Visitor:
 
     def __init__(self, browser: Any, root: str, width: int) -> None:
         self.root = root
-        self.context = browser.new_context(viewport={"width": width, "height": 900}, java_script_enabled=True,
-                                           service_workers="block")
+        self.viewport = {"width": width, "height": 844 if width <= PHONE else 900}
+        self.context = browser.new_context(viewport=self.viewport, service_workers="block")
         self.context.set_default_timeout(20_000)
         self.context.add_init_script(INIT_SCRIPT)
         # Nothing may leave the site: requests elsewhere are recorded and stopped before they reach the network.
@@ -325,17 +327,11 @@ class Visitor:
             self.current = None
         return visit
 
-    def _settle(self, quiet: float = 0.05, limit: float = 3.0) -> None:
-        """Wait until no request has been in flight for ``quiet`` seconds (scripts may fetch after load)."""
-        deadline, calm_since = time.monotonic() + limit, None
-        while time.monotonic() < deadline:
+    def _settle(self, limit: float = 3.0) -> None:
+        """Wait until no request is in flight (scripts may still be fetching when the load event fires)."""
+        deadline = time.monotonic() + limit
+        while self.inflight and time.monotonic() < deadline:
             self.page.wait_for_timeout(20)
-            if self.inflight:
-                calm_since = None
-            elif calm_since is None:
-                calm_since = time.monotonic()
-            elif time.monotonic() - calm_since >= quiet:
-                return
 
     def close(self) -> None:
         self.context.close()
@@ -461,25 +457,66 @@ def test_hostile_comments_appear_as_text(crawls: Any) -> None:
                          "(dropped, mangled or rendered as markup):\n" + "\n".join(missing))
 
 
+@dataclass
+class Shots:
+    folder: Path
+    pages: list[str]
+    problems: list[str]  # what went wrong while the pages were loaded again at each width
+    too_wide: list[str]  # pages that scroll sideways on a phone
+
+
+WIDE_JS = """(limit) => Array.from(document.body.querySelectorAll('*'))
+  .filter((el) => el.getBoundingClientRect().right > limit + 1)
+  .filter((el) => !(el.parentElement && el.parentElement.getBoundingClientRect().right > limit + 1))
+  .slice(0, 3).map((el) => el.outerHTML.slice(0, 100))"""
+
+
+@pytest.fixture(scope="module")
+def shots(browser: Any, crawls: Any, sites: dict[str, Site], screenshot_dir: Path) -> dict[str, Shots]:
+    """Every page of each site photographed at phone and desktop widths, once, on first use."""
+
+    class Lazy(dict):  # type: ignore[type-arg]
+        def __missing__(self, language: str) -> Shots:
+            site = sites[language]
+            result = self[language] = Shots(screenshot_dir, sorted(crawls[language, "http"].visits), [], [])
+            for width in (PHONE, DESKTOP):
+                visitor = Visitor(browser, site.http_root, width)
+                try:
+                    for relative in result.pages:
+                        visitor.page.set_viewport_size(visitor.viewport)
+                        visit = visitor.visit(site.http_root + relative)
+                        result.problems += [f"{relative} at {width}px: {p}" for p in visit.problems + visit.executed]
+                        page = visitor.page
+                        wide, high = page.evaluate("[document.documentElement.scrollWidth, "
+                                                   "document.documentElement.scrollHeight]")
+                        if width == PHONE and wide > PHONE + 1:
+                            result.too_wide.append(f"{relative}: {wide}px wide, from {page.evaluate(WIDE_JS, PHONE)}")
+                        name = f"{language}-{width}px-{relative.removesuffix('.html').replace('/', '__')}.png"
+                        if high > MAX_SHOT:  # a full-page shot would first draw all of it: only the top
+                            page.set_viewport_size({"width": width, "height": MAX_SHOT})
+                        page.screenshot(path=str(screenshot_dir / name), full_page=high <= MAX_SHOT)
+                finally:
+                    visitor.close()
+            return result
+
+    return Lazy()
+
+
 @pytest.mark.parametrize("language", ["en", "zh"])
-def test_screenshots_at_phone_and_desktop_widths(browser: Any, crawls: Any, sites: dict[str, Site], language: str,
-                                                 screenshot_dir: Path) -> None:
-    site = sites[language]
-    pages = sorted(crawls[language, "http"].visits)
-    problems: list[str] = []
+def test_screenshots_at_phone_and_desktop_widths(shots: dict[str, Shots], language: str) -> None:
+    result = shots[language]
+    print(f"screenshots of {len(result.pages)} pages at {PHONE}px and {DESKTOP}px: {result.folder}")
     for width in (PHONE, DESKTOP):
-        visitor = Visitor(browser, site.http_root, width)
-        try:
-            for relative in pages:
-                visit = visitor.visit(site.http_root + relative)
-                problems += [f"{relative} at {width}px: {p}" for p in visit.problems + visit.executed]
-                name = f"{language}-{width}px-{relative.removesuffix('.html').replace('/', '__')}.png"
-                visitor.page.screenshot(path=str(screenshot_dir / name), full_page=True)
-                assert (screenshot_dir / name).stat().st_size > 1000, name
-        finally:
-            visitor.close()
-    print(f"screenshots of {len(pages)} pages at {PHONE}px and {DESKTOP}px: {screenshot_dir}")
-    assert not problems, _report(problems)
+        for relative in result.pages:
+            name = f"{language}-{width}px-{relative.removesuffix('.html').replace('/', '__')}.png"
+            assert (result.folder / name).stat().st_size > 1000, name
+    assert not result.problems, _report(result.problems)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_pages_fit_a_phone_screen(shots: dict[str, Shots], language: str) -> None:
+    """At 390 px nothing makes the page scroll sideways (a wide table or chart scrolls inside its own box)."""
+    assert not shots[language].too_wide, _report(shots[language].too_wide)
 
 
 def test_chinese_text_renders_with_a_cjk_font(browser: Any, sites: dict[str, Site]) -> None:
