@@ -18,10 +18,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import surveyengine
 from surveyengine.cli import cli
 from surveyengine.serve import Inputs, Preview, changed, inputs_of, is_loopback
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+# The subprocess imports the surveyengine these tests import (the checkout's src/ or the installed one).
+SRC = Path(surveyengine.__file__).resolve().parents[1]
 
 
 @pytest.fixture()
