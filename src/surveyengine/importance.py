@@ -180,9 +180,23 @@ class Weighting:
                     raise QuestionnaireError(f"index.options.{method}: {exc}") from None
 
     def _fit(self, method: str, matrices: np.ndarray) -> Any:
+        """Fit a stack of [drivers..., outcome] matrices; one by one for a weighter that takes one matrix."""
         weighter = self._instances[method]
+        target, drivers = matrices.shape[-1] - 1, list(range(matrices.shape[-1] - 1))
         with plugin_errors(f"weighter '{method}'", self.registry.owner(method)):
-            return weighter.fit(matrices, matrices.shape[-1] - 1, list(range(matrices.shape[-1] - 1)))
+            if getattr(weighter, "stacks", False):
+                return weighter.fit(matrices, target, drivers)
+            columns: dict[str, list[np.ndarray]] = {"importance_": [], "r2_": []}
+            size = matrices.shape[-1]
+            for matrix in matrices.reshape(-1, size, size):  # one instance refits: keep each fit's numbers
+                fitted = weighter.fit(matrix, target, drivers)
+                for name, values in columns.items():
+                    values.append(np.asarray(getattr(fitted, name), dtype=np.float64))
+            for name, values in columns.items():
+                shape = (0, len(drivers)) if name == "importance_" else (0,)
+                stacked = np.stack(values) if values else np.zeros(shape)
+                setattr(weighter, name, stacked.reshape(matrices.shape[:-2] + stacked.shape[1:]))
+            return weighter
 
     def fit(self, view: View, spec: ModelSpec, bootstrap: bool, seed_key: str,
             fallback: list[tuple[str, np.ndarray, np.ndarray] | None] | None = None) -> Fit | None:

@@ -48,8 +48,13 @@ class Scorer(Protocol):
 class Weighter(Protocol):
     """Derives importance of drivers from a correlation matrix (scikit-learn style).
 
-    ``__init__`` only stores parameters; ``fit`` sets ``importance_`` (one value
-    per driver) and ``r2_`` and returns ``self``.
+    ``__init__`` only stores parameters (the questionnaire's ``index.options.<id>``);
+    ``fit(corr, target, drivers)`` sets ``importance_`` (one value per driver, in
+    ``drivers`` order) and ``r2_`` and returns ``self``. A weighter whose class sets
+    ``stacks = True`` also takes a stack ``(..., k, k)`` and keeps the leading axes
+    in ``importance_`` and ``r2_``, so every unit and bootstrap draw is one call;
+    others are fitted matrix by matrix. Optional: ``standard_error_`` (sampling
+    error of a sampled method), ``warnings_`` (sentences for the report).
     """
 
     id: ClassVar[str]
