@@ -238,7 +238,6 @@ def build_cached() -> list[dict[str, Any]]:
 def weighting_stage() -> list[dict[str, Any]]:
     """Every importance model (index and item level) for the total, each wave and every segment unit, with the
     default method and bootstrap; and exact Shapley per segment unit at 12 drivers."""
-    import numpy as np
 
     from surveyengine import stats
     from surveyengine.importance import fit_study
