@@ -236,6 +236,27 @@ def test_hook_surveyengine_register_commands_adds_command(pm):
         pm.unregister(plugin)
 
 
+def test_hook_surveyengine_register_models_adds_estimator(pm, tmp_path):
+    root = tmp_path / "acsi"
+    assert CliRunner().invoke(cli, ["init", str(root), "--example", "acsi", "--n", "400"]).exit_code == 0
+    default = build(load_study(root, get_plugin_manager(entry_points=False)), get_plugin_manager(entry_points=False),
+                    tmp_path / "default", ("json",)).results.model
+    replace_in(root / "questionnaire.yaml", "  scheme: path\n  bootstrap: 500", "  method: sample-centroid\n  bootstrap: 0")
+    with pytest.raises(PluginError, match="unknown model 'sample-centroid'; installed: pls"):
+        build(load_study(root, get_plugin_manager(entry_points=False)), get_plugin_manager(entry_points=False),
+              tmp_path / "site", ("json",))
+    plugin = load_sample("sample_model")
+    pm.register(plugin, "sample_model")
+    try:
+        assert pm.registry("models").owner("sample-centroid") == "sample_model"
+        report = build(load_study(root, pm), pm, tmp_path / "site", ("json",))
+        model = report.results.model
+        assert model["method"] == "sample-centroid" and model["estimated"] and model["bootstrap"] is None
+        assert [p["coefficient"] for p in model["paths"]] != [p["coefficient"] for p in default["paths"]]
+    finally:
+        pm.unregister(plugin)
+
+
 # --- every hook is tested and documented ---------------------------------------------------------
 
 

@@ -64,6 +64,23 @@ class Weighter(Protocol):
 
 
 @runtime_checkable
+class StructuralModel(Protocol):
+    """Estimates a structural equation model from the indicators' correlation matrices (stacks ``(..., k, k)``).
+
+    ``__init__`` takes the questionnaire's ``model`` settings (``scheme``, ``tolerance``,
+    ``max_iterations``); ``fit(corr, blocks, paths)`` returns a
+    :class:`~surveyengine.pls.PLSFit`-shaped result: ``weights`` and ``loadings`` per
+    construct, ``coefficients`` (i -> j at ``[i, j]``), ``r2``, ``total_effects``,
+    ``iterations`` and ``converged``, all keeping the leading axes of ``corr``.
+    """
+
+    id: ClassVar[str]
+    description: ClassVar[str]
+
+    def fit(self, corr: np.ndarray, blocks: list[list[int]], paths: np.ndarray) -> Any: ...
+
+
+@runtime_checkable
 class Output(Protocol):
     """Writes the results in one format into the output folder."""
 
