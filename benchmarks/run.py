@@ -269,6 +269,72 @@ def weighting_stage() -> list[dict[str, Any]]:
             {"name": "exact Shapley, 12 drivers, every dealer at once", "seconds": exact, "units": units.units}]
 
 
+@benchmark
+def pls_model() -> list[dict[str, Any]]:
+    """PLS path modelling: the ECSI mobile-phone model on its 250 respondents with 500 bootstrap draws; and a
+    whole build of the ACSI example with 100,000 simulated respondents (model, 500 draws, everything else)."""
+    import numpy as np
+
+    from surveyengine import questionnaire, simulate, writers
+    from surveyengine.build import build
+    from surveyengine.importance import wishart_correlations
+    from surveyengine.pls import fit_pls
+    from surveyengine.plugins import get_plugin_manager
+    from surveyengine.study import load_study
+
+    rows = []
+    mobi = HERE.parent.parent / "shared" / "reference-data" / "ecsi-mobi.csv"
+    if mobi.exists():
+        import csv
+
+        with mobi.open(encoding="utf-8") as handle:
+            table = list(csv.reader(handle))
+        header, body = table[0][1:], np.array([[float(v) for v in r[1:]] for r in table[1:]])
+        order = ["IMAG", "CUEX", "PERQ", "PERV", "CUSA", "CUSCO", "CUSL"]
+        columns = [c for name in order for c in header if c.rstrip("0123456789") == name]
+        data = body[:, [header.index(c) for c in columns]]
+        blocks, start = [], 0
+        for name in order:
+            size = sum(1 for c in columns if c.rstrip("0123456789") == name)
+            blocks.append(list(range(start, start + size)))
+            start += size
+        paths = np.zeros((7, 7), dtype=bool)
+        for a, bs in {0: [1, 4, 6], 1: [2, 3, 4], 2: [3, 4], 3: [4], 4: [5, 6], 5: [6]}.items():
+            paths[a, bs] = True
+
+        def mobi_model() -> Any:
+            corr = np.corrcoef(data, rowvar=False)
+            fit = fit_pls(corr, blocks, paths)
+            draws = wishart_correlations(corr[None], np.array([len(data) - 1.0]), 500, np.random.default_rng(1))
+            return fit, fit_pls(draws[0], blocks, paths)
+
+        seconds, _ = best_of(3, mobi_model)
+        rows.append({"name": "ECSI mobi model, 250 respondents, + 500 bootstrap draws", "seconds": seconds})
+    root = CACHE / "acsi-100k"
+    if not (root / "data" / "responses.csv").is_file():
+        source = HERE.parent / "questionnaires"
+        q = questionnaire.load(source / "acsi" / "questionnaire.yaml").questionnaire
+        columns_, truth = simulate.simulate(q, 100_000, seed=7)
+        (root / "data").mkdir(parents=True, exist_ok=True)
+        writers.write(columns_, root / "data" / "responses.csv")
+        (root / "library").mkdir(exist_ok=True)
+        (root / "library" / "common.yaml").write_text((source / "library" / "common.yaml").read_text("utf-8"), "utf-8")
+        text = (source / "acsi" / "questionnaire.yaml").read_text("utf-8").replace("../library/", "library/")
+        (root / "questionnaire.yaml").write_text(text, "utf-8")
+        (root / "surveyengine.yaml").write_text("questionnaire: questionnaire.yaml\ndata: [data/responses.csv]\n",
+                                                "utf-8")
+    pm = get_plugin_manager()
+    study = load_study(root, pm)
+    seconds, report = best_of(1, lambda: build(study, pm, CACHE / "acsi-site", ("json",), use_cache=False))
+    model = report.results.model
+    rows.append({"name": "ACSI example, 100,000 respondents: whole build with the model and 500 draws",
+                 "seconds": seconds, "iterations": model["iterations"],
+                 "draws_converged": model["bootstrap"]["converged"]})
+    again, _ = best_of(1, lambda: build(study, pm, CACHE / "acsi-site", ("json",)))
+    rows.append({"name": "the same, statistics from the cache (model + everything after the pass)", "seconds": again})
+    return rows
+
+
 DOMINANCE_VENV = CACHE / "dominance-venv"
 DOMINANCE_SCRIPT = """
 import sys, time, json
