@@ -45,6 +45,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "html_output",
     "json_output",
     "csv_output",
+    "md_output",
+    "xlsx_output",
+    "review_output",
 )
 ENTRY_POINT_GROUP = "surveyengine"
 DISABLE_ENV = "SURVEYENGINE_DISABLE_PLUGINS"
