@@ -48,6 +48,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "md_output",
     "xlsx_output",
     "review_output",
+    "xlsform_export",
+    "surveyjs_export",
+    "html_export",
 )
 ENTRY_POINT_GROUP = "surveyengine"
 DISABLE_ENV = "SURVEYENGINE_DISABLE_PLUGINS"
@@ -115,13 +118,14 @@ class PluginManager(pluggy.PluginManager):
             return getattr(self.hook, hook)(**kwargs)
 
     def registry(self, kind: str) -> Any:
-        """The registry of ``kind`` (readers, scorers, weighters, outputs), filled once per manager."""
+        """The registry of ``kind`` (readers, scorers, weighters, outputs, exporters), filled once per manager."""
         if kind not in self._registries:
             from . import interfaces
             from .registry import Registry
 
             protocol = {"readers": interfaces.Reader, "scorers": interfaces.Scorer,
-                        "weighters": interfaces.Weighter, "outputs": interfaces.Output}[kind]
+                        "weighters": interfaces.Weighter, "outputs": interfaces.Output,
+                        "exporters": interfaces.Exporter}[kind]
             registry: Registry[Any] = Registry(kind[:-1], protocol)
             self.call(f"surveyengine_register_{kind}", registry=registry)
             self._registries[kind] = registry
