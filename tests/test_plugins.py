@@ -222,6 +222,24 @@ def test_hook_surveyengine_register_outputs_writes_file(pm, study, tmp_path):
         pm.unregister(plugin)
 
 
+def test_hook_surveyengine_register_exporters_adds_export_format(pm, study, tmp_path, monkeypatch):
+    plugin = load_sample("sample_exporter")
+    pm.register(plugin, "sample_exporter")
+    try:
+        exporters = pm.registry("exporters")
+        assert exporters.owner("sample-items") == "sample_exporter"
+        assert {"xlsform", "surveyjs", "html"} <= set(exporters)
+        content = exporters.get("sample-items")().export(load_study(study, pm).questionnaire, "zh")
+        assert content.decode("utf-8").startswith("hw_quality\t您对爱车的做工")
+    finally:
+        pm.unregister(plugin)
+    monkeypatch.chdir(tmp_path)  # the default file name is the questionnaire id and the extension
+    result = invoke("export", study, "--to", "sample-items", "--plugins-dir", plugins_folder(tmp_path / "p",
+                                                                                             "sample_exporter"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "auto-dealer.items.txt").read_text(encoding="utf-8").startswith("hw_quality\tHow satisfied")
+
+
 def test_hook_surveyengine_register_commands_adds_command(pm):
     plugin = load_sample("sample_command")
     pm.register(plugin, "sample_command")

@@ -291,6 +291,33 @@ def build(study: Path, out: Path | None, formats: str | None, base_url: str | No
 
 
 @cli.command()
+@click.argument("questionnaire", type=click.Path(path_type=Path))
+@click.option("--to", "fmt", required=True, metavar="FORMAT",
+              help="Export format: xlsform, surveyjs, html (surveyengine plugins lists the exporters).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write. Default: the questionnaire id and the format's extension, in this folder.")
+@click.option("--language", help="The form's default language (html: its only one). Default: the questionnaire's first.")
+@plugins_dir_option
+def export(questionnaire: Path, fmt: str, out: Path | None, language: str | None,
+           plugins_dirs: tuple[Path, ...]) -> None:
+    """Write QUESTIONNAIRE in a fieldwork platform's format (a questionnaire file or a study folder)."""
+    from .plugins import plugin_errors
+
+    loaded, pm = _study(questionnaire, plugins_dirs)
+    exporters = pm.registry("exporters")
+    if fmt not in exporters:
+        raise click.BadParameter(f"unknown format '{fmt}'; installed: {', '.join(exporters) or 'none'}",
+                                 param_hint="'--to'")
+    exporter = exporters.get(fmt)
+    with plugin_errors(f"exporter '{fmt}'", exporters.owner(fmt)):
+        content = exporter().export(loaded.questionnaire, language or loaded.questionnaire.language)
+    target = out if out is not None else Path(f"{loaded.questionnaire.id}{exporter.extension}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content)
+    click.echo(f"wrote {target}", err=True)
+
+
+@cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--example", type=click.Choice(["auto-dealer", "hotel", "acsi"]), default="auto-dealer",
               show_default=True, help="Which example questionnaire to start from.")
@@ -317,7 +344,7 @@ def plugins_command(fmt: str, plugins_dirs: tuple[Path, ...]) -> None:
     pm = _manager(plugins_dirs)
     infos = pm.plugin_infos()
     components: dict[str, list[dict[str, str]]] = {}
-    for kind in ("readers", "scorers", "weighters", "models", "outputs"):
+    for kind in ("readers", "scorers", "weighters", "models", "outputs", "exporters"):
         registry = pm.registry(kind)
         components[kind] = [{"id": ident, "plugin": registry.owner(ident),
                              "description": getattr(cls, "description", "")} for ident, cls in registry.items()]

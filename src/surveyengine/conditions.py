@@ -172,3 +172,66 @@ def _answered(values: Any) -> Any:
     if array.dtype.kind in "OU":
         return array != ""  # text: empty means unanswered
     return np.ones(array.shape, dtype=bool)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How another platform writes a condition: XLSForm's XPath (``${x} = 1``), SurveyJS (``{x} = 1``).
+
+    ``ref`` formats a variable name, ``negate`` a negated part, ``answered`` the
+    test that a variable holds an answer. Both dialects share ``= != < <= > >=``,
+    ``and`` and ``or``.
+    """
+
+    ref: str  # e.g. "${%s}"
+    negate: str  # e.g. "not(%s)"
+    answered: str  # e.g. "%s != ''"
+
+
+def translate(condition: Condition, dialect: Dialect, names: Mapping[str, str] | None = None) -> str:
+    """The condition in ``dialect``; ``names`` maps item ids to the platform's variable names.
+
+    Keeps surveyengine's meaning: a comparison with an unanswered item is false,
+    so ``!=`` and ``not in`` also require an answer (in XPath an empty answer is
+    unequal to everything).
+    """
+    names = names or {}
+
+    def value(node: ast.expr) -> str:
+        if isinstance(node, ast.Name):
+            return dialect.ref % names.get(node.id, node.id)
+        if isinstance(node, ast.UnaryOp):  # a negative number
+            return "-" + value(node.operand)
+        if isinstance(node.value, str):
+            quote = "'" if "'" not in node.value else '"'
+            return f"{quote}{node.value}{quote}"
+        return repr(node.value)
+
+    def part(node: ast.expr, nested: bool) -> str:
+        if isinstance(node, ast.BoolOp):
+            joined = f" {'and' if isinstance(node.op, ast.And) else 'or'} ".join(part(v, True) for v in node.values)
+            return f"({joined})" if nested else joined
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return dialect.negate % part(node.operand, False)
+        assert isinstance(node, ast.Compare)
+        pieces = []
+        left = node.left
+        for op, right in zip(node.ops, node.comparators):
+            subject = value(left)
+            if isinstance(op, (ast.In, ast.NotIn)):
+                options = [value(element) for element in right.elts]  # type: ignore[attr-defined]
+                if isinstance(op, ast.In):
+                    pieces.append("(" + " or ".join(f"{subject} = {o}" for o in options) + ")")
+                else:
+                    pieces.append("(" + " and ".join([dialect.answered % subject]
+                                                     + [f"{subject} != {o}" for o in options]) + ")")
+            elif isinstance(op, ast.NotEq):
+                pieces.append(f"({dialect.answered % subject} and {subject} != {value(right)})")
+            else:
+                symbol = "=" if isinstance(op, ast.Eq) else _SYMBOL[type(op)]
+                pieces.append(f"{subject} {symbol} {value(right)}")
+            left = right
+        joined = " and ".join(pieces)
+        return f"({joined})" if nested and len(pieces) > 1 else joined
+
+    return part(condition.tree, False)

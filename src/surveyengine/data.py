@@ -36,8 +36,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import glob
+import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -233,8 +234,33 @@ def read_tables(study: Study, pm: PluginManager) -> list[RawTable]:
                 error.location = dataclasses.replace(error.location, path=shown)
             raise
         raw.path = shown
+        renames = platform_columns(raw.table.column_names, hints)
+        if renames:
+            raw.table = raw.table.rename_columns([renames.get(name, name) for name in raw.table.column_names])
         tables.append(raw)
     return tables
+
+
+_GROUP_PATH = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_.]*[/\-])+")
+
+
+def platform_columns(present: list[str], wanted: Iterable[str]) -> dict[str, str]:
+    """Present column -> the column the study reads, for the group paths of form platforms.
+
+    KoboToolbox exports a question inside groups as ``product/hardware/hw_quality``
+    and ODK Central as ``product-hardware-hw_quality``. A column the study wants
+    that is not present is taken from the one present column that is the wanted
+    name behind such a path; none or several: nothing is renamed (and the
+    missing column is reported as before).
+    """
+    names = set(present)
+    candidates: dict[str, list[str]] = {}
+    for column in present:
+        match = _GROUP_PATH.match(column)
+        if match is not None and column[match.end():]:
+            candidates.setdefault(column[match.end():], []).append(column)
+    return {found[0]: name for name in wanted if name not in names
+            for found in [candidates.get(name, [])] if len(found) == 1}
 
 
 def load_responses(study: Study, pm: PluginManager) -> Responses:

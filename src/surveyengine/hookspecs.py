@@ -81,6 +81,16 @@ def surveyengine_register_outputs(registry: Registry) -> None:
 
 
 @hookspec
+def surveyengine_register_exporters(registry: Registry) -> None:
+    """Add questionnaire export formats (xlsform, surveyjs, ...), chosen with ``export --to``.
+
+    Runs once per manager, when ``surveyengine export`` or ``surveyengine plugins``
+    first needs them. Call ``registry.add(ExporterClass)``; the class follows
+    :class:`surveyengine.interfaces.Exporter`.
+    """
+
+
+@hookspec
 def surveyengine_register_commands(cli: click.Group) -> None:
     """Add commands to the ``surveyengine`` command line.
 

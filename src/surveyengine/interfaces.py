@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .data import RawTable
+    from .model import Questionnaire
     from .results import Metric, Results
     from .study import Study
     from .views import View
@@ -88,3 +89,20 @@ class Output(Protocol):
     description: ClassVar[str]
 
     def write(self, results: Results, study: Study, out_dir: Path) -> list[Path]: ...
+
+
+@runtime_checkable
+class Exporter(Protocol):
+    """Writes a questionnaire in another platform's format, for fieldwork (``surveyengine export``).
+
+    ``export(questionnaire, language)`` returns the file's bytes; ``language`` is
+    the form's default language (one of ``questionnaire.languages``); formats that
+    hold translations include every language. ``extension`` ends the default file
+    name, e.g. ``".xlsx"``.
+    """
+
+    id: ClassVar[str]
+    description: ClassVar[str]
+    extension: ClassVar[str]
+
+    def export(self, questionnaire: Questionnaire, language: str) -> bytes: ...

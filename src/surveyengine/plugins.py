@@ -46,6 +46,12 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "html_output",
     "json_output",
     "csv_output",
+    "md_output",
+    "xlsx_output",
+    "review_output",
+    "xlsform_export",
+    "surveyjs_export",
+    "html_export",
 )
 ENTRY_POINT_GROUP = "surveyengine"
 DISABLE_ENV = "SURVEYENGINE_DISABLE_PLUGINS"
@@ -113,14 +119,15 @@ class PluginManager(pluggy.PluginManager):
             return getattr(self.hook, hook)(**kwargs)
 
     def registry(self, kind: str) -> Any:
-        """The registry of ``kind`` (readers, scorers, weighters, models, outputs), filled once per manager."""
+        """The registry of ``kind`` (readers, scorers, weighters, models, outputs, exporters), filled once per
+        manager."""
         if kind not in self._registries:
             from . import interfaces
             from .registry import Registry
 
             protocol = {"readers": interfaces.Reader, "scorers": interfaces.Scorer,
                         "weighters": interfaces.Weighter, "models": interfaces.StructuralModel,
-                        "outputs": interfaces.Output}[kind]
+                        "outputs": interfaces.Output, "exporters": interfaces.Exporter}[kind]
             registry: Registry[Any] = Registry(kind[:-1], protocol)
             self.call(f"surveyengine_register_{kind}", registry=registry)
             self._registries[kind] = registry

@@ -142,6 +142,46 @@ def priority_table(results: Results) -> dict[str, list[Any]]:
     return columns
 
 
+LEAGUE_COLUMNS = ("unit", "unit_label", "parent", "base", "base_eff", "csi", "ci_low", "ci_high", "csi_equal",
+                  "rank_csi", "rank_csi_equal", "rank_change", "vs_rest", "p", "significant", "flags")
+ITEM_METRICS = ("mean", "sd", "score", "top_box", "bottom_box", "gap", "expectation_met")
+
+
+def league_table(results: Results, segment_id: str) -> dict[str, list[Any]]:
+    """A segment's units, one row each in results order: both CSIs, ranks, the test against the rest, flags."""
+    columns: dict[str, list[Any]] = {name: [] for name in LEAGUE_COLUMNS}
+    for group in results.segment(segment_id).units:
+        csi = group.headline.get("csi", {}).get("csi")
+        equal = group.headline.get("csi", {}).get("csi_equal")
+        test = group.comparison.get("csi", {})
+        row = (group.key.get("unit", ""), group.label, group.key.get("parent", ""), group.base, group.base_eff,
+               csi.value if csi else None, csi.ci_low if csi else None, csi.ci_high if csi else None,
+               equal.value if equal else None, group.ranks.get("csi"), group.ranks.get("csi_equal"),
+               group.ranks.get("change"), test.get("difference"), test.get("p"),
+               test.get("significant") if test else None, " ".join(group.flags))
+        for name, value in zip(LEAGUE_COLUMNS, row):
+            columns[name].append(value)
+    return columns
+
+
+def item_table(results: Results, group: Group | None = None) -> dict[str, list[Any]]:
+    """One row per item of a group (the total by default): its label, factor, base and metrics."""
+    group = group or results.total
+    columns: dict[str, list[Any]] = {name: [] for name in ("item", "label", "factor", "type", "base", *ITEM_METRICS)}
+    for info in results.items:
+        metrics = group.items.get(info.id)
+        if not metrics:
+            continue
+        bases = [v.base for v in metrics.values() if v.base is not None]
+        for name, value in (("item", info.id), ("label", info.label), ("factor", info.factor or ""),
+                            ("type", info.type), ("base", max(bases) if bases else None)):
+            columns[name].append(value)
+        for name in ITEM_METRICS:
+            value = metrics.get(name)
+            columns[name].append(value.value if value is not None else None)
+    return columns
+
+
 def account_table(results: Results) -> dict[str, list[Any]]:
     rows: list[tuple[str, str, Any]] = []
     account = results.account
