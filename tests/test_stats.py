@@ -582,3 +582,35 @@ def test_property_merged_frequencies_gaps_splits_and_cross_products_equal_one_pa
     for name in ("xx", "xm", "x2m", "mm"):
         np.testing.assert_array_equal(getattr(whole.units.total(), name)[0][np.ix_([4, 5, 6], [4, 5, 6])],
                                       getattr(whole.cells.total(), name)[0])
+
+
+@pytest.mark.parametrize("chunk", [None, 37])
+def test_replicate_groups_partition_the_rows_and_add_up_to_the_total(monkeypatch: pytest.MonkeyPatch,
+                                                                    chunk: int | None) -> None:
+    """The replicate block per random group: groups of (nearly) equal size that together are every row, each
+    group's sums those of its rows, stratified by cell; the same groups on every run."""
+    from dataclasses import replace
+
+    from surveyengine.stats import numpy_backend
+
+    if chunk is not None:  # chunks that do not start on a whole round of groups
+        monkeypatch.setattr(numpy_backend, "_UNIT_CHUNK_ROWS", chunk)
+    plan = replace(RICH, replicates=8, replicate_block=(7, 8, 6))
+    r = rich_responses(np.random.default_rng(28), 500)
+    study = stats.compute_all(r, plan)
+    groups = study.replicates
+    assert groups is not None and groups.units == 8 and groups.variables == (7, 8, 6)
+    x = variables_of(r)[:, [7, 8, 6]]
+    total = cross_products(x, r.weights)
+    for name in stats.CROSS:  # the groups add up to the total: they partition the rows
+        np.testing.assert_allclose(getattr(groups, name).sum(axis=0), total[name], rtol=2e-6, atol=1e-6)
+    complete = responses(rich_answers(np.random.default_rng(29), 501, missing=0.0),
+                         {"region": np.random.default_rng(30).integers(0, 3, 501)}, wave=np.zeros(501, dtype=int))
+    rows_per_group = stats.compute_all(complete, plan).replicates.mm[:, 0, 0]  # unweighted, all answered
+    assert rows_per_group.sum() == 501 and rows_per_group.max() - rows_per_group.min() <= 1
+    again = stats.compute_all(r, plan).replicates
+    for name in stats.CROSS:
+        np.testing.assert_array_equal(getattr(again, name), getattr(groups, name))
+    # a random partition: the groups' means differ by sampling noise only, not systematically
+    means = groups.xm[:, 2, 2] / groups.mm[:, 2, 2]
+    assert means.std() < 0.5

@@ -146,7 +146,7 @@ def test_the_acsi_example_estimates_its_model(acsi) -> None:
     results, _ = acsi
     model = results["model"]
     assert model["estimated"] and model["converged"] and model["method"] == "pls" and model["scheme"] == "path"
-    assert model["bootstrap"] == {"draws": 500, "converged": 500}
+    assert model["bootstrap"] == {"draws": 500, "converged": 500, "kind": "replicate groups"}
     assert len(model["paths"]) == 12
     for path in model["paths"]:
         assert path["ci_low"] <= path["coefficient"] <= path["ci_high"] and path["se"] > 0

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .study import Study
 
 CACHE_DIR = ".surveyengine-cache"
-FORMAT = 2  # 2: gap_wsum2 and split_wsum2
+FORMAT = 3  # 2: gap_wsum2 and split_wsum2; 3: replicate groups
 MAX_EXCLUSIONS_KEPT = 10_000
 
 
@@ -106,6 +106,10 @@ def save(study: Study, key: str, summary: Summary) -> None:
         for segment, codes in units.segment_codes.items():
             arrays[f"units.segment.{segment}"] = codes
     arrays["unit_of_cell"] = summary.stats.unit_of_cell
+    replicates = summary.stats.replicates
+    if replicates is not None:
+        for name in ("xx", "xm", "x2m", "mm"):
+            arrays[f"replicates.{name}"] = getattr(replicates, name)
     meta = {
         "format": FORMAT,
         "key": key,
@@ -113,6 +117,7 @@ def save(study: Study, key: str, summary: Summary) -> None:
         "segments": list(cells.segment_codes),
         "plan": asdict(cells.plan) if cells.plan is not None else None,
         "unit_variables": list(units.variables) if units is not None else None,
+        "replicate_variables": list(replicates.variables) if replicates is not None else None,
         "labels": {"segments": summary.labels.segments, "waves": summary.labels.waves},
         "account": summary.account,
         "exclusions": summary.exclusions,
@@ -151,7 +156,8 @@ def load(study: Study, key: str) -> Summary | None:
             gaps=tuple(tuple(g) for g in raw["gaps"]),
             complaint=(raw["complaint"][0], tuple(raw["complaint"][1])) if raw["complaint"] else None,
             outcomes=tuple(raw["outcomes"]), item_block=tuple(raw["item_block"]),
-            factor_block=tuple(raw["factor_block"]))
+            factor_block=tuple(raw["factor_block"]), replicates=raw["replicates"],
+            replicate_block=tuple(raw["replicate_block"]))
     cell_fields = {f.name for f in fields(CellStats)} - {"items", "segment_codes", "plan"}
     cells = CellStats(items=tuple(meta["items"]),
                       segment_codes={s: arrays[f"cells.segment.{s}"] for s in meta["segments"]},
@@ -161,8 +167,12 @@ def load(study: Study, key: str) -> Summary | None:
         units = UnitCross(tuple(meta["unit_variables"]),
                           {s: arrays[f"units.segment.{s}"] for s in meta["segments"]},
                           **{name: arrays[f"units.{name}"] for name in ("xx", "xm", "x2m", "mm")})
+    replicates = None
+    if meta["replicate_variables"] is not None:
+        replicates = UnitCross(tuple(meta["replicate_variables"]), {},
+                               **{name: arrays[f"replicates.{name}"] for name in ("xx", "xm", "x2m", "mm")})
     findings = [Problem(p["message"], Location(p["file"], p["line"], p["column"], p["row"]), p["severity"],
                         p["key_path"]) for p in meta["findings"]]
-    return Summary(StudyStats(cells, units, arrays["unit_of_cell"]),
+    return Summary(StudyStats(cells, units, arrays["unit_of_cell"], replicates),
                    Labels(meta["labels"]["segments"], meta["labels"]["waves"]), meta["account"], meta["exclusions"],
                    findings, meta["findings_total"], meta["bad_rows"])

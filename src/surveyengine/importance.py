@@ -111,6 +111,7 @@ class Fit:
     repaired: np.ndarray | None = None
     source: list[str] = field(default_factory=list)  # per group: own / parent:<unit> / total / none
     warnings: list[str] = field(default_factory=list)
+    bootstrap: str | None = None  # "replicate groups" (nonparametric, the total) or "wishart" (parametric)
 
     @property
     def weights(self) -> np.ndarray:
@@ -165,6 +166,27 @@ def wishart_correlations(corr: np.ndarray, df: np.ndarray, draws: int, rng: np.r
     scatter = root @ np.swapaxes(root, -1, -2)
     scale = 1.0 / np.sqrt(np.diagonal(scatter, axis1=-2, axis2=-1))
     return scatter * scale[..., :, None] * scale[..., None, :]
+
+
+def replicate_correlations(view: View, names: Sequence[str], draws: int,
+                           rng: np.random.Generator) -> np.ndarray | None:
+    """``draws`` bootstrap correlation matrices of ``names`` from the view's replicate groups (the total only):
+    each draw resamples the random groups with replacement and adds their sums. None without replicates."""
+    replicates, plan = view.replicates, view.cells.plan
+    if replicates is None or plan is None or view.groups != 1:
+        return None
+    position = {v: j for j, v in enumerate(replicates.variables)}
+    wanted = [plan.variables.index(v) for v in names]
+    if any(v not in position for v in wanted):
+        return None
+    columns = np.array([position[v] for v in wanted])
+    groups = replicates.units
+    counts = rng.multinomial(groups, np.full(groups, 1.0 / groups), size=draws).astype(np.float64)
+    sums = [np.einsum("br,rij->bij", counts, getattr(replicates, name)[:, columns][:, :, columns])
+            for name in ("xx", "xm", "x2m", "mm")]
+    corr = pairwise_corr(*sums)
+    corr = np.where(np.isfinite(corr), corr, 0.0)  # a draw without any answer to a pair: no correlation
+    return nearest_correlation(corr)[0]
 
 
 class Weighting:
@@ -234,7 +256,8 @@ class Weighting:
                 error[usable] = model.standard_error_
             fit.warnings.extend(getattr(model, "warnings_", []))
             if bootstrap and self.index.bootstrap > 0:
-                fit.ci_low, fit.ci_high = self._bootstrap(spec, matrices, base[usable], usable, seed_key)
+                fit.ci_low, fit.ci_high = self._bootstrap(spec, matrices, base[usable], usable, seed_key, view)
+                fit.bootstrap = "replicate groups" if view.replicates is not None and view.groups == 1 else "wishart"
         fit.standard_error = error
         fit.repaired = repaired
         if repaired.any():
@@ -249,12 +272,17 @@ class Weighting:
         return fit
 
     def _bootstrap(self, spec: ModelSpec, matrices: np.ndarray, base: np.ndarray, usable: np.ndarray,
-                   seed_key: str) -> tuple[np.ndarray, np.ndarray]:
+                   seed_key: str, view: View) -> tuple[np.ndarray, np.ndarray]:
         # one stream per (view, model): the intervals do not move when another model or view is added
         entropy = [self.rng_seed, *seed_key.encode(), *spec.node.encode()]
         rng = np.random.default_rng(entropy)
         draws = self.index.bootstrap
-        resampled = wishart_correlations(matrices, np.maximum(base - 1, 1.0), draws, rng)
+        names = (*spec.drivers, spec.outcome)
+        resampled = replicate_correlations(view, names, draws, rng)
+        if resampled is not None:  # the total: resample its random groups of respondents
+            resampled = resampled[None]
+        else:
+            resampled = wishart_correlations(matrices, np.maximum(base - 1, 1.0), draws, rng)
         model = self._fit(spec.method, resampled)
         replicate = np.asarray(model.importance_).reshape(matrices.shape[0], draws, -1)
         percentile = np.nanpercentile if np.isnan(replicate).any() else np.percentile
@@ -434,6 +462,7 @@ def describe(fits: dict[str, Fit], view: View, q: Questionnaire, hidden: np.ndar
                 "outcome": spec.outcome, "method": spec.method, "source": fit.source[g],
                 "base": base[g] if own else None, "r2": r2[g],
                 "repaired": bool(fit.repaired[g]) if own and fit.repaired is not None else False,
+                "interval": fit.bootstrap if own and fit.ci_low is not None else None,
                 "warnings": list(fit.warnings) if own else [],
                 "drivers": drivers})
     specs = {node: fits[node].spec for node in described}

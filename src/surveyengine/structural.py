@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .importance import block_correlations, wishart_correlations
+from .importance import block_correlations, replicate_correlations, wishart_correlations
 from .plugins import plugin_errors
 from .regression import nearest_correlation
 from .results import clean, clean_array
@@ -117,18 +117,22 @@ class StructuralStage:
         result["fit"] = self._fit(matrices)
         result["repaired"] = repaired
         if self.settings.bootstrap and (total or self.settings.bootstrap_units):
-            result["bootstrap"] = self._bootstrap(matrices, base[usable], key)
+            result["bootstrap"] = self._bootstrap(matrices, base[usable], key, view)
         return result
 
-    def _bootstrap(self, matrices: np.ndarray, base: np.ndarray, key: str) -> dict[str, Any]:
+    def _bootstrap(self, matrices: np.ndarray, base: np.ndarray, key: str, view: View) -> dict[str, Any]:
         rng = np.random.default_rng([self.q.index.seed, *key.encode(), *b"model"])
         draws = self.settings.bootstrap
         groups = matrices.shape[0]
         coefficients, r2, weights, loadings, converged = [], [], [], [], []
+        replicated = replicate_correlations(view, self.layout.indicators, draws, rng)  # the total: random groups
         step = max(1, 20000 // max(draws, 1))  # groups per batch: bounds memory to some 20,000 matrices
         for start in range(0, groups, step):
-            chunk = wishart_correlations(matrices[start:start + step], np.maximum(base[start:start + step] - 1, 1.0),
-                                         draws, rng)
+            if replicated is not None:
+                chunk = replicated[None]
+            else:
+                chunk = wishart_correlations(matrices[start:start + step],
+                                             np.maximum(base[start:start + step] - 1, 1.0), draws, rng)
             fitted = self._fit(chunk)
             coefficients.append(fitted.coefficients)
             r2.append(fitted.r2)
@@ -136,7 +140,8 @@ class StructuralStage:
             loadings.append(np.concatenate(fitted.loadings, axis=-1))
             converged.append(np.asarray(fitted.converged))
         ok = np.concatenate(converged)
-        out = {"draws": draws, "converged": ok.sum(axis=1)}
+        out = {"draws": draws, "converged": ok.sum(axis=1),
+               "kind": "replicate groups" if replicated is not None else "wishart"}
         for name, parts in (("coefficients", coefficients), ("r2", r2), ("weights", weights), ("loadings", loadings)):
             values = np.concatenate(parts)
             values = np.where(ok.reshape(ok.shape + (1,) * (values.ndim - 2)), values, np.nan)
@@ -273,7 +278,8 @@ def _model_section(q: Questionnaire, layout: Layout, total: dict[str, Any],
         "max_iterations": settings.max_iterations, "iterations": int(fit.iterations),
         "converged": bool(np.all(fit.converged)), "estimated": True, "base": clean(total["base"][0]),
         "repaired": bool(total["repaired"][0]),
-        "bootstrap": {"draws": boot["draws"], "converged": int(boot["converged"][0])} if boot is not None else None,
+        "bootstrap": {"draws": boot["draws"], "converged": int(boot["converged"][0]), "kind": boot["kind"]}
+        if boot is not None else None,
         "constructs": constructs, "paths": paths,
         "latent_correlations": {a: {b: clean(fit.latent_correlations[0, i, j]) for j, b in enumerate(layout.constructs)}
                                 for i, a in enumerate(layout.constructs)},

@@ -35,6 +35,7 @@ class View:
     codes: list[tuple[int, ...]] = field(default_factory=list)  # per group: (unit code) or (unit code, wave code)
     segment: str | None = None
     by_wave: bool = False
+    replicates: UnitCross | None = None  # the total only: the item block per random group, for its bootstrap
 
     @property
     def groups(self) -> int:
@@ -50,7 +51,8 @@ class Labels:
 def build_views(q: Questionnaire, stats: StudyStats, labels: Labels) -> dict[str, View]:
     cells, units = stats.cells, stats.units
     views: dict[str, View] = {}
-    views["total"] = View("total", cells.total(), units.total() if units is not None else None, ["total"], [()])
+    views["total"] = View("total", cells.total(), units.total() if units is not None else None, ["total"], [()],
+                          replicates=stats.replicates)
     if labels.waves:
         wave_count = len(labels.waves)
         views["wave"] = View("wave", cells.group(cells.wave_codes, wave_count), None, list(labels.waves),

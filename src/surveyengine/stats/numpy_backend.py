@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..data import Responses
 
 _UNIT_CHUNK_ROWS = 1 << 16
+REPLICATE_SEED = 20260101  # the random order within cells that makes the replicate groups
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class StudyStats:
     cells: CellStats
     units: UnitCross | None
     unit_of_cell: np.ndarray  # per cell: its unit
+    replicates: UnitCross | None = None  # the item block per random group of rows (plan.replicates groups)
 
 
 def cell_keys(responses: Responses) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -139,10 +141,13 @@ def compute_all(responses: Responses, plan: StatsPlan | None = None) -> StudySta
 
     gaps = _gaps(responses, plan, cell, cells, weights)
     splits = _splits(responses, plan, scores, cell, cells, weights)
-    order = np.argsort(cell, kind="stable")
+    # rows in cell order, in a seeded random order within each cell: the replicate groups are then every
+    # R-th row of that order, a random partition stratified by cell at no cost (see _cross)
+    shuffled = np.random.default_rng(REPLICATE_SEED).permutation(n) if plan.replicates else np.arange(n)
+    order = shuffled[np.argsort(cell[shuffled], kind="stable")]
     bounds = np.searchsorted(cell[order], np.arange(cells + 1))
-    block_cells, block_units = _cross(responses, plan, scores, order, bounds, unit_of_cell, unit_codes.shape[0],
-                                      weights if weighted else None)
+    block_cells, block_units, block_replicates = _cross(responses, plan, scores, order, bounds, unit_of_cell,
+                                                        unit_codes.shape[0], weights if weighted else None)
     segment_codes = {s: unit_codes[unit_of_cell, i].astype(np.int32) for i, s in enumerate(responses.segments)}
     cell_stats = CellStats(
         items=plan.items,
@@ -163,7 +168,10 @@ def compute_all(responses: Responses, plan: StatsPlan | None = None) -> StudySta
     if block_units is not None:
         units = UnitCross(plan.item_block, {s: unit_codes[:, i].astype(np.int32)
                                             for i, s in enumerate(responses.segments)}, **block_units)
-    return StudyStats(cell_stats, units, unit_of_cell)
+    replicates = None
+    if block_replicates is not None:
+        replicates = UnitCross(plan.replicate_block, {}, **block_replicates)
+    return StudyStats(cell_stats, units, unit_of_cell, replicates)
 
 
 def compute(responses: Responses, plan: StatsPlan | None = None) -> CellStats:
@@ -250,9 +258,10 @@ class _Columns:
 
 
 def _cross(responses: Responses, plan: StatsPlan, scores: np.ndarray, order: np.ndarray, bounds: np.ndarray,
-           unit_of_cell: np.ndarray, units: int,
-           weights: np.ndarray | None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
-    """Pairwise cross-products: the item block per unit, the factor block per cell.
+           unit_of_cell: np.ndarray, units: int, weights: np.ndarray | None
+           ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None, dict[str, np.ndarray] | None]:
+    """Pairwise cross-products: the item block per unit, the factor block per cell, the replicate block per
+    random group (the chunk's rows regrouped by their random group: one batched product, like the cells).
 
     Rows are gathered in cell order a chunk of whole units at a time, so every
     unit and every cell is a contiguous slice; the item block is one set of
@@ -268,13 +277,17 @@ def _cross(responses: Responses, plan: StatsPlan, scores: np.ndarray, order: np.
     names = ("xx", "xm", "x2m", "mm")
     per_cell = {name: np.zeros((cells, small, small)) for name in names}
     if not small and not big:
-        return per_cell, None
+        return per_cell, None, None
     per_unit = {name: np.zeros((units, big, big)) for name in names} if big else None
     block = plan.item_block if big else plan.factor_block
     positions = {v: j for j, v in enumerate(block)}
     small_columns = [positions[v] for v in plan.factor_block]
     cell_start = np.searchsorted(unit_of_cell, np.arange(units + 1))  # cells are numbered unit-major
     columns = _Columns(responses, plan, scores, block)
+    groups = plan.replicates if plan.replicate_block and all(v in positions for v in plan.replicate_block) else 0
+    width = len(plan.replicate_block)
+    per_group = {name: np.zeros((groups, width, width)) for name in names} if groups else None
+    replicate_columns = [positions[v] for v in plan.replicate_block]
     u = 0
     while u < units:
         last = u + 1  # whole units, up to the chunk size (a larger unit is split below)
@@ -301,8 +314,29 @@ def _cross(responses: Responses, plan: StatsPlan, scores: np.ndarray, order: np.
                 operands = [a[:, small_columns] for a in (xz, x2, m, right_x, right_m)]
                 for name, value in zip(names, _batched(edges, *operands)):
                     per_cell[name][first_cell:last_cell] += value
+            if per_group is not None:
+                operands = [a[:, replicate_columns] for a in (xz, x2, m, right_x, right_m)]
+                for name, value in zip(names, _by_group(piece, groups, operands)):
+                    per_group[name] += value
         u = last
-    return per_cell, per_unit
+    return per_cell, per_unit, per_group
+
+
+def _by_group(start: int, groups: int, operands: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Per replicate group, the four cross-products of rows ``start, start+1, ...`` whose group is their
+    position modulo ``groups``: zero rows pad the chunk to whole rounds, then one batched product."""
+    front = start % groups
+    rows = operands[0].shape[0]
+    back = (-(front + rows)) % groups
+    shaped = []
+    for a in operands:
+        padded = np.zeros((front + rows + back, a.shape[1]), dtype=np.float32)
+        padded[front:front + rows] = a
+        shaped.append(padded.reshape(-1, groups, a.shape[1]).transpose(1, 0, 2).copy())  # (group, round, variable)
+    xz, x2, m, right_x, right_m = shaped
+    left_x, left_x2, left_m = (np.ascontiguousarray(a.transpose(0, 2, 1)) for a in (xz, x2, m))
+    return ((left_x @ right_x).astype(np.float64), (left_x @ right_m).astype(np.float64),
+            (left_x2 @ right_m).astype(np.float64), (left_m @ right_m).astype(np.float64))
 
 
 def _batched(edges: np.ndarray, xz: np.ndarray, x2: np.ndarray, m: np.ndarray, right_x: np.ndarray,

@@ -41,6 +41,12 @@ Cross-products, pairwise-complete (for correlations, regressions, reliability)
     pooled over waves: item-level importance and measurement diagnostics per
     segment unit, hierarchy roll-up and total. Per unit and wave the base is
     too small for a model of fifty variables anyway.
+  - the *replicate block* (factor scores, outcomes and the structural model's
+    indicators) per *replicate group*: every row is assigned at random (seeded,
+    by its position) to one of ``replicates`` groups. Resampling whole groups
+    with replacement is a nonparametric bootstrap of the total that needs no
+    rows downstream (the random-groups method of survey sampling); groups of
+    separate passes merge by addition like everything else.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ if TYPE_CHECKING:
     from ..model import Questionnaire
 
 MAX_DISCRETE_VALUES = 101
+REPLICATE_GROUPS = 64  # random groups for the total's bootstrap: the error of a standard error is ~1/sqrt(2*63)
 FACTOR_PREFIX = "@"
 
 
@@ -75,6 +82,8 @@ class StatsPlan:
     outcomes: tuple[int, ...] = ()  # variable indices of outcome items (overall, recommend, repurchase)
     item_block: tuple[int, ...] = ()  # variable indices in the per-unit cross-products
     factor_block: tuple[int, ...] = ()  # variable indices in the per-cell cross-products
+    replicates: int = 0  # random groups of respondents, each with the replicate block (the total's bootstrap)
+    replicate_block: tuple[int, ...] = ()  # variable indices in the per-group cross-products
 
     @property
     def variables(self) -> tuple[str, ...]:
@@ -136,5 +145,7 @@ def plan_for(q: Questionnaire, items: tuple[str, ...]) -> StatsPlan:
                             if i in index and q.item(i).question_type == "rating")
     item_block = tuple(dict.fromkeys(driver_items + model_items + factor_variables + outcomes))
     factor_block = tuple(dict.fromkeys(factor_variables + outcomes))
+    wants_bootstrap = q.index.bootstrap > 0 or (q.model is not None and q.model.bootstrap > 0)
+    replicate_block = tuple(dict.fromkeys(factor_block + model_items)) if wants_bootstrap else ()
     return StatsPlan(items, tuple(factors), tuple(discrete), tuple(lows), max(widths, default=0), gaps, complaint,
-                     outcomes, item_block, factor_block)
+                     outcomes, item_block, factor_block, REPLICATE_GROUPS if replicate_block else 0, replicate_block)
