@@ -1,0 +1,158 @@
+"""Open comments (verbatims): collected from the responses' text columns, carried in the cache, published.
+
+Two steps, because the statistics are cached and the privacy rules come after scoring:
+
+- :func:`collect` runs on the responses, once per data change: every non-empty
+  answer to a ``text`` item, as columns (:class:`CommentTable`) so a million
+  respondents' comments cost a few arrays and one list of strings, and the cache
+  stores them as such.
+- :func:`publish` runs after scoring: it turns the table into
+  :class:`~surveyengine.results.Comment` objects with wave labels and unit codes,
+  and drops the code of every unit the scoring suppressed (fewer respondents than
+  the privacy minimum): a comment is never tied to a unit so small that its
+  author could be recognised. The comment itself stays (the total counts it).
+
+Comments carry no respondent id: nothing in the report needs to join a comment
+back to a row, and the ids are personal data. The text is kept exactly as
+written; it is untrusted and every output escapes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .data import Responses
+    from .model import Questionnaire
+    from .results import Comment, Results
+    from .views import Labels
+
+
+@dataclass
+class CommentTable:
+    """Every comment as columns; row order: most recent wave first, then data order, then item order."""
+
+    items: list[str]  # the text item ids, questionnaire order
+    item: np.ndarray  # int16: index into items
+    text: list[str]
+    wave: np.ndarray  # int32: index into the wave labels, -1 without a wave
+    segments: dict[str, np.ndarray] = field(default_factory=dict)  # int32 codes into the segment labels
+    score: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # overall answer, NaN: none
+    complained: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))  # 1, 0, -1: not answered
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The numeric columns by name (for the cache's archive)."""
+        out = {"item": self.item, "wave": self.wave, "score": self.score, "complained": self.complained}
+        out.update({f"segment.{s}": codes for s, codes in self.segments.items()})
+        return out
+
+    @classmethod
+    def from_arrays(cls, items: list[str], text: list[str], arrays: dict[str, np.ndarray]) -> CommentTable:
+        segments = {name.removeprefix("segment."): codes for name, codes in arrays.items()
+                    if name.startswith("segment.")}
+        return cls(items, arrays["item"], text, arrays["wave"], segments, arrays["score"], arrays["complained"])
+
+
+def text_items(q: Questionnaire) -> list[str]:
+    """The open items whose answers are comments: every ``text`` item, in questionnaire order."""
+    return [item.id for item in q.all_items() if item.question_type == "text"]
+
+
+def collect(responses: Responses, q: Questionnaire) -> CommentTable:
+    """Every non-empty text answer, with its wave, segment codes, overall answer and complaint status."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    items = [i for i in text_items(q) if i in responses.text]
+    rows_of, item_of, texts = [], [], []
+    for k, item_id in enumerate(items):
+        column = responses.text[item_id]
+        if isinstance(column, np.ndarray):
+            column = pa.array(column.tolist(), type=pa.string())
+        present = np.flatnonzero(np.asarray(pc.not_equal(column, "").fill_null(False)))
+        if present.size:
+            rows_of.append(present)
+            item_of.append(np.full(present.size, k, dtype=np.int16))
+            texts.append(column.take(pa.array(present)))
+    if not rows_of:
+        empty = np.zeros(0, dtype=np.int32)
+        return CommentTable(items, np.zeros(0, dtype=np.int16), [], empty,
+                            {s: empty for s in responses.segments})
+    rows = np.concatenate(rows_of)
+    item = np.concatenate(item_of)
+    wave_all = responses.wave if responses.wave is not None else np.full(responses.n, -1, dtype=np.int32)
+    wave = wave_all[rows].astype(np.int32)
+    # most recent wave first; within a wave the data order, then the questionnaire's item order
+    order = np.lexsort((item, rows, -wave.astype(np.int64)))
+    rows, item, wave = rows[order], item[order], wave[order]
+    text = pa.concat_arrays([t if isinstance(t, pa.Array) else t.combine_chunks() for t in texts])
+    text = text.take(pa.array(order)).to_pylist()
+    segments = {s: codes[rows].astype(np.int32) for s, codes in responses.segments.items()}
+    outcome = q.outcomes.overall[0]
+    score = (responses.column(outcome)[rows].astype(np.float32) if outcome in responses.items
+             else np.full(rows.size, np.nan, dtype=np.float32))
+    complained = np.full(rows.size, -1, dtype=np.int8)
+    complaint = q.outcomes.complaint
+    if complaint is not None and complaint.item in responses.items:
+        answer = responses.column(complaint.item)[rows]
+        yes = _yes_values(q)
+        complained = np.where(np.isnan(answer), -1, np.isin(answer, yes)).astype(np.int8)
+    return CommentTable(items, item, text, wave, segments, score, complained)
+
+
+def _yes_values(q: Questionnaire) -> list[float]:
+    """The stored values of the complaint item that mean 'complained' (text codes are stored as positions)."""
+    complaint = q.outcomes.complaint
+    assert complaint is not None
+    values = []
+    for code in complaint.yes:
+        if isinstance(code, int):
+            values.append(float(code))
+        else:
+            options = list(q.choices[q.item(complaint.item).choices].options)  # type: ignore[index]
+            values.append(float(options.index(code) + 1))
+    return values
+
+
+def publish(table: CommentTable | None, labels: Labels, results: Results) -> list[Comment]:
+    """The comments as result objects; the code of a suppressed unit is left out."""
+    from .results import Comment
+
+    if table is None or not len(table):
+        return []
+    hidden: dict[str, set[int]] = {}
+    for segment in results.segments:
+        codes = labels.segments.get(segment.id, [])
+        position = {code: k for k, code in enumerate(codes)}
+        hidden[segment.id] = {position[u.key["unit"]] for u in segment.units
+                              if u.suppressed and u.key.get("unit") in position}
+    segment_columns = []
+    for segment_id, codes in table.segments.items():
+        names = labels.segments.get(segment_id, [])
+        shown = np.array([k not in hidden.get(segment_id, set()) for k in range(len(names))], dtype=bool)
+        column = codes.tolist()
+        visible = shown[codes].tolist() if len(names) else [False] * len(column)
+        segment_columns.append((segment_id, names, column, visible))
+    waves = labels.waves
+    wave_labels = [waves[w] if w >= 0 else None for w in table.wave.tolist()]
+    scores = [None if s != s else _whole(s) for s in table.score.tolist()]
+    complained = [None if c < 0 else bool(c) for c in table.complained.tolist()]
+    items = [table.items[k] for k in table.item.tolist()]
+    comments = []
+    for row, text in enumerate(table.text):
+        units: dict[str, Any] = {}
+        for segment_id, names, column, visible in segment_columns:
+            if visible[row]:
+                units[segment_id] = names[column[row]]
+        comments.append(Comment(items[row], text, wave_labels[row], units, scores[row], complained[row]))
+    return comments
+
+
+def _whole(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else float(value)
