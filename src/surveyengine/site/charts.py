@@ -58,13 +58,12 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
         high = low + 1
     raw = (high - low) / max(count, 1)
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    first = math.floor(low / step + 1e-9) * step
-    ticks = []
-    value = first
-    while value <= high + step * 1e-9:
-        ticks.append(round(value, 10) + 0.0)
-        value += step
+    # the round step whose number of intervals comes closest to ``count``
+    step = min((m * power for m in (1, 2, 5, 10)),
+               key=lambda st: (abs(math.ceil(high / st - 1e-9) - math.floor(low / st + 1e-9) - count), -st))
+    first = math.floor(low / step + 1e-9)
+    last = math.ceil(high / step - 1e-9)
+    ticks = [round(k * step, 10) + 0.0 for k in range(first, last + 1)]
     return ticks
 
 
