@@ -132,26 +132,24 @@ def publish(table: CommentTable | None, labels: Labels, results: Results) -> lis
         position = {code: k for k, code in enumerate(codes)}
         hidden[segment.id] = {position[u.key["unit"]] for u in segment.units
                               if u.suppressed and u.key.get("unit") in position}
-    segment_columns = []
+    columns = []  # per segment: each comment's unit code, None where the unit is hidden
     for segment_id, codes in table.segments.items():
-        names = labels.segments.get(segment_id, [])
-        shown = np.array([k not in hidden.get(segment_id, set()) for k in range(len(names))], dtype=bool)
-        column = codes.tolist()
-        visible = shown[codes].tolist() if len(names) else [False] * len(column)
-        segment_columns.append((segment_id, names, column, visible))
-    waves = labels.waves
-    wave_labels = [waves[w] if w >= 0 else None for w in table.wave.tolist()]
+        names = np.array(labels.segments.get(segment_id, []) + [None], dtype=object)
+        blocked = np.array(sorted(hidden.get(segment_id, set())), dtype=np.int64)
+        index = np.where(np.isin(codes, blocked) | (codes < 0) | (codes >= len(names) - 1), len(names) - 1, codes)
+        columns.append((segment_id, names[index].tolist()))
+    if columns:
+        ids = [segment_id for segment_id, _ in columns]
+        units = [{s: code for s, code in zip(ids, row) if code is not None}
+                 for row in zip(*(codes for _, codes in columns))]
+    else:
+        units = [{} for _ in range(len(table))]
+    waves = np.array(list(labels.waves) + [None], dtype=object)
+    wave_labels = waves[np.where(table.wave >= 0, table.wave, len(waves) - 1)].tolist()
     scores = [None if s != s else _whole(s) for s in table.score.tolist()]
-    complained = [None if c < 0 else bool(c) for c in table.complained.tolist()]
-    items = [table.items[k] for k in table.item.tolist()]
-    comments = []
-    for row, text in enumerate(table.text):
-        units: dict[str, Any] = {}
-        for segment_id, names, column, visible in segment_columns:
-            if visible[row]:
-                units[segment_id] = names[column[row]]
-        comments.append(Comment(items[row], text, wave_labels[row], units, scores[row], complained[row]))
-    return comments
+    complained = [None if c < 0 else c == 1 for c in table.complained.tolist()]
+    item_ids = np.array(table.items, dtype=object)[table.item].tolist() if table.items else []
+    return list(map(Comment, item_ids, table.text, wave_labels, units, scores, complained))
 
 
 def _whole(value: float) -> float | int:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from ..study import Study
 
 COMMENTS_PAGE_MAX = 2_000  # the all-comments page: the most recent ones (about 1 MB of HTML)
-UNIT_COMMENTS_MAX = 50  # a segment unit's page: its most recent comments
+UNIT_COMMENTS_MAX = 20  # a segment unit's page: its most recent comments
 COMPLAINT_COMMENTS_MAX = 300  # the complaints page: complainers' most recent comments
 SAFE_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -61,6 +61,7 @@ def _environment(theme: Theme) -> jinja2.Environment:
     env.filters["number"] = _number
     env.filters["signed"] = _signed
     env.filters["tojson_safe"] = _json_for_script
+    env.filters["cells"] = _cells
     return env
 
 
@@ -75,12 +76,21 @@ class _Empty:
 EMPTY = _Empty()
 
 
-def _number(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    return f"{value:,}"
+_number = charts.number
+
+
+def _cells(row: dict[str, Any], columns: list[dict[str, Any]]) -> list[str]:
+    """A data-table row's extra cells as text: numbers formatted with the column's ``digits``."""
+    out = []
+    for column in columns:
+        cell = row.get(column["key"])
+        if cell is None:
+            out.append("–")
+        elif "digits" in column and isinstance(cell, (int, float)) and not isinstance(cell, bool):
+            out.append(_number(cell, column["digits"]))
+        else:
+            out.append(str(cell))
+    return out
 
 
 def _signed(value: Any, digits: int = 1) -> str:
@@ -170,6 +180,10 @@ class SiteBuilder:
         self.factor_label = {f.id: f.label for f in results.factors}
         self.item_info = {i.id: i for i in results.items}
         self.wave_labels = [w.label for w in results.waves]
+        self.trend_of: dict[tuple[str, str], dict[str, Group]] = {}  # (segment, unit) -> wave -> group
+        for segment in results.segments:
+            for g in segment.trend:
+                self.trend_of.setdefault((segment.id, g.key.get("unit", "")), {})[g.key.get("wave", "")] = g
         self.unit_urls: dict[tuple[str, str], str] = {}
         self.unit_groups: dict[tuple[str, str], Group] = {}
         for segment in results.segments:
@@ -471,7 +485,7 @@ class SiteBuilder:
         total = value(results.total, "headline", "csi", "csi")
         bars.append({"label": t["average_total"], "value": total.value, "ci_low": total.ci_low,
                      "ci_high": total.ci_high, "base": results.total.base})
-        trend_groups = {g.key.get("wave"): g for g in segment.trend if g.key.get("unit") == code}
+        trend_groups = self.trend_of.get((segment.id, code), {})
         aligned = [trend_groups.get(w) for w in self.wave_labels]
         trend = None
         if self.wave_labels:
@@ -479,8 +493,7 @@ class SiteBuilder:
                                                       value(g, "headline", "csi", "csi").value for g in aligned],
                        "flags": ["small-base" if g is not None and "small-base" in g.flags else "" for g in aligned]}]
             if parent is not None:
-                parent_trend = {g.key.get("wave"): g for g in parent_segment.trend  # type: ignore[union-attr]
-                                if g.key.get("unit") == parent.key["unit"]}
+                parent_trend = self.trend_of.get((segment.parent, parent.key["unit"]), {})  # type: ignore[arg-type]
                 series.append({"name": parent.label, "values": [
                     value(parent_trend.get(w), "headline", "csi", "csi").value for w in self.wave_labels]})
             series.append({"name": t["average_total"], "values": self.headline_trend("csi", "csi")})
@@ -503,7 +516,7 @@ class SiteBuilder:
                 "trend_rows": [(w, g) for w, g in zip(self.wave_labels, aligned) if g is not None],
                 "factor_rows": rows, "factor_chart": charts.bars(rows, low=0, high=100),
                 "driver_view": drivers, "children": children,
-                "comments": unit_comments, "comments_total": comments_total,
+                "comments": self.comment_views(unit_comments), "comments_total": comments_total,
                 "comment_labels": self.comment_labels()}
 
     def waves(self) -> dict[str, Any]:
@@ -551,12 +564,31 @@ class SiteBuilder:
                     for u in segment.units if not u.suppressed]
             by_segment.append({"segment": segment, "chart": charts.bars(rows, low=0)})
         return {"c": c, "satisfaction_chart": charts.bars(sat, low=scale[0] if scale[0] is not None else 0,
-                                                          high=scale[1]),
+                                                          high=scale[1], digits=2),
                 "trend": charts.trend(self.wave_labels, series, low=0) if self.wave_labels else None,
                 "handling": handling, "handling_item": complaint.handling if complaint else None,
                 "by_segment": by_segment,
-                "comments": complainers[:COMPLAINT_COMMENTS_MAX], "comments_total": len(complainers),
+                "comments": self.comment_views(complainers[:COMPLAINT_COMMENTS_MAX]),
+                "comments_total": len(complainers),
                 "comment_labels": self.comment_labels()}
+
+    def comment_views(self, comments: Iterable[Comment]) -> list[dict[str, Any]]:
+        """What the comment list shows of each comment, worked out once per comment for every page."""
+        if not hasattr(self, "_comment_views"):
+            self._comment_views: dict[int, dict[str, Any]] = {}
+            labels = self.comment_labels()
+            self._places = {(s, code): (labels["segments"][s], label, self.unit_urls.get((s, code)))
+                            for s, units in labels["units"].items() for code, label in units.items()}
+        views, cache, places, items = [], self._comment_views, self._places, self.comment_labels()["items"]
+        for c in comments:
+            view = cache.get(id(c))
+            if view is None:
+                view = cache[id(c)] = {
+                    "text": c.text, "item": items.get(c.item, c.item), "wave": c.wave, "units": c.units,
+                    "score": c.score, "complained": c.complained,
+                    "places": [places.get((s, code), (s, code, None)) for s, code in c.units.items()]}
+            views.append(view)
+        return views
 
     def comment_labels(self) -> dict[str, Any]:
         """What a comment's codes mean: unit labels per segment, item labels."""
@@ -588,7 +620,7 @@ class SiteBuilder:
         shown = results.comments[:COMMENTS_PAGE_MAX]
         used_waves = sorted({c.wave for c in shown if c.wave is not None}, reverse=True)
         filters = [{"segment": s, "units": [u for u in s.units if not u.suppressed]} for s in results.segments]
-        return {"comments": shown, "comments_total": len(results.comments), "filters": filters,
+        return {"comments": self.comment_views(shown), "comments_total": len(results.comments), "filters": filters,
                 "filter_waves": used_waves, "score_points": list(range(scale[0], scale[1] + 1)) if scale else [],
                 "comment_labels": self.comment_labels(),
                 "script_config": {"segments": [s.id for s in results.segments]}}

@@ -25,6 +25,15 @@ CHAR_WIDTH = 7.0  # px per Latin character at the charts' 13 px font; a wide (CJ
 QUADRANTS = ("concentrate-here", "keep-up", "low-priority", "possible-overkill")
 
 
+def number(value: Any, digits: int = 1) -> str:
+    """How the site writes a number: thousands separators, ``digits`` decimals for floats, '–' for none."""
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}"
+
+
 def _r(value: float) -> float:
     """0.1 px: short, deterministic output."""
     return round(value + 0.0, 1) + 0.0
@@ -129,7 +138,8 @@ def bars(rows: Sequence[dict[str, Any]], *, low: float | None = None, high: floa
         value = row.get("value")
         bar: dict[str, Any] = {"label": fit(str(row.get("label", "")), label_width - 8), "y": y,
                                "text_y": _r(y + bar_height * 0.62), "flag": row.get("flag") or "",
-                               "value": value, "digits": digits, "x": None, "w": None, "ci": None, "row": row}
+                               "value": value, "text": number(value, digits), "x": None, "w": None, "ci": None,
+                               "row": row}
         if value is not None:
             end = x(min(max(value, lo), hi))
             bar["x"], bar["w"] = min(zero, end), _r(abs(end - zero))
@@ -229,7 +239,7 @@ class TrendChart:
 
 
 def trend(labels: Sequence[str], series: Sequence[dict[str, Any]], *, low: float | None = None,
-          high: float | None = None, width: int = 720, height: int = 240) -> TrendChart:
+          high: float | None = None, width: int = 720, height: int = 240, digits: int = 1) -> TrendChart:
     """Lines over the periods ``labels``; each series ``{"name", "values": [v or None per period]}``.
 
     A missing value breaks the line (no interpolation across a hidden or empty
@@ -258,12 +268,14 @@ def trend(labels: Sequence[str], series: Sequence[dict[str, Any]], *, low: float
                 continue
             point = (x(k), y(min(max(v, lo), hi)))
             current.append(point)
-            points.append({"x": point[0], "y": point[1], "value": v, "label": labels[k], "flag": flags[k] or ""})
+            points.append({"x": point[0], "y": point[1], "value": v, "text": number(v, digits), "label": labels[k],
+                           "flag": flags[k] or ""})
         if current:
             segments.append(current)
         paths = ["M" + " L".join(f"{px:g},{py:g}" for px, py in seg) for seg in segments if len(seg) > 1]
         out.append({"name": s["name"], "index": s_index, "paths": paths, "points": points,
-                    "values": list(s["values"]), "flags": list(flags)})
+                    "values": list(s["values"]), "texts": [number(v, digits) for v in s["values"]],
+                    "flags": list(flags)})
     every = max(1, math.ceil(n / max(1, int((right - left) // 56))))  # room for about 8 characters a label
     x_labels = [{"x": x(k), "label": fit(str(label), 56 * every - 4)} for k, label in enumerate(labels)
                 if k % every == 0]
