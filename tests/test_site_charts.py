@@ -93,6 +93,7 @@ def test_scatter_places_drivers_in_their_quadrants() -> None:
         assert expected == p["quadrant"]
     assert {q["id"] for q in chart.quadrants} == set(charts.QUADRANTS)
     assert next(q for q in chart.quadrants if q["id"] == "keep-up")["label"] == "Keep up"
+    assert chart.y_ticks[0]["label"] == "0"  # importance has no negative axis
 
 
 def test_scatter_labels_do_not_overlap() -> None:

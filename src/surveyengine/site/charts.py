@@ -77,8 +77,9 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
 
 
 def domain(values: Sequence[float | None], *, floor: float | None = None, ceiling: float | None = None,
-           pad: float = 0.0) -> tuple[float, float]:
-    """The nice-rounded range of ``values`` (None ignored), widened to include ``floor``/``ceiling``."""
+           pad: float = 0.0, minimum: float | None = None) -> tuple[float, float]:
+    """The nice-rounded range of ``values`` (None ignored), widened to include ``floor``/``ceiling``;
+    never below ``minimum`` (an importance axis does not go negative)."""
     present = [v for v in values if v is not None and math.isfinite(v)]
     low = min(present, default=0.0)
     high = max(present, default=1.0)
@@ -88,6 +89,8 @@ def domain(values: Sequence[float | None], *, floor: float | None = None, ceilin
         high = max(high, ceiling)
     span = (high - low) or 1.0
     low, high = low - span * pad, high + span * pad
+    if minimum is not None:
+        low = max(low, minimum)
     ticks = nice_ticks(low, high)
     return (ticks[0], ticks[-1]) if ticks else (low, high)
 
@@ -311,7 +314,7 @@ def scatter(points: Sequence[dict[str, Any]], *, cut_x: float | None, cut_y: flo
     xs = [p["x"] for p in points if p.get("x") is not None] + ([cut_x] if cut_x is not None else [])
     ys = [p["y"] for p in points if p.get("y") is not None] + ([cut_y] if cut_y is not None else [])
     x_lo, x_hi = domain(xs, pad=0.1)
-    y_lo, y_hi = domain(ys, floor=0.0, pad=0.1)
+    y_lo, y_hi = domain(ys, floor=0.0, pad=0.1, minimum=0.0)
     left, top, right, bottom = 52.0, 14.0, width - 14.0, height - 44.0
     sx, sy = _scale(x_lo, x_hi, left, right), _scale(y_lo, y_hi, bottom, top)
     placed: list[tuple[float, float, float]] = []  # label x0, x1, y
