@@ -421,3 +421,29 @@ def test_chinese_pages_carry_chinese_words(study: Path) -> None:
             assert f">{word}<" not in html, (page, word)
     assert "商品" in (study / "site" / "factors.html").read_text(encoding="utf-8")  # questionnaire labels in zh
     assert "华北区" in (study / "site" / "segments" / "region.html").read_text(encoding="utf-8")
+
+
+def _check_ids(folder: Path) -> None:
+    """Every id unique in its page; every aria reference and in-page link points at one."""
+    from collections import Counter
+
+    for page in folder.rglob("*.html"):
+        tags = parse(page).tags
+        ids = Counter(attrs["id"] for _, attrs in tags if attrs.get("id"))
+        assert [i for i, n in ids.items() if n > 1] == [], page
+        for _, attrs in tags:
+            for key in ("aria-labelledby", "aria-describedby"):
+                for ref in (attrs.get(key) or "").split():
+                    assert ref in ids, (page, key, ref)
+            if (attrs.get("href") or "").startswith("#"):
+                assert attrs["href"][1:] in ids, (page, attrs["href"])
+            if _ == "img":
+                assert attrs.get("alt") is not None, page
+
+
+def test_ids_are_unique_and_references_resolve(demo, tmp_path: Path) -> None:
+    folder, report = demo
+    _check_ids(folder / "site")
+    results, _ = _with_drivers(report.results)
+    build_site(results, load_study(folder, get_plugin_manager()), tmp_path)
+    _check_ids(tmp_path)
