@@ -1,14 +1,23 @@
-"""Tidy CSV tables (UTF-8): metrics.csv, distributions.csv, account.csv and exclusions.csv."""
+"""Tidy CSV tables (UTF-8): metrics, distributions, importance, priorities, account and exclusions."""
 
 from __future__ import annotations
 
 from surveyengine import hookimpl
-from surveyengine.tables import account_table, distribution_table, exclusion_table, metric_table, to_arrow
+from surveyengine.tables import (
+    account_table,
+    distribution_table,
+    exclusion_table,
+    importance_table,
+    metric_table,
+    priority_table,
+    to_arrow,
+)
 
 
 class CsvOutput:
     id = "csv"
-    description = "Tidy CSV tables (UTF-8): metrics, distributions, account, exclusions; formula-looking text escaped."
+    description = ("Tidy CSV tables (UTF-8): metrics, distributions, importance, priorities, account, exclusions; "
+                   "formula-looking text escaped.")
 
     def write(self, results, study, out_dir):
         import pyarrow.csv as pacsv
@@ -16,6 +25,7 @@ class CsvOutput:
         folder = out_dir / "tables"
         folder.mkdir(exist_ok=True)
         tables = {"metrics": metric_table(results), "distributions": distribution_table(results),
+                  "importance": importance_table(results), "priorities": priority_table(results),
                   "account": account_table(results), "exclusions": exclusion_table(results)}
         for name, columns in tables.items():
             pacsv.write_csv(to_arrow(columns), str(folder / f"{name}.csv"))

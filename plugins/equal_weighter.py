@@ -1,7 +1,8 @@
 """The simple average as an explicit weighting method: every driver counts the same.
 
 Kept so that a report can show what the naive average would have said next to
-regression-derived importance (the fallacy of the simple average).
+regression-derived importance (the fallacy of the simple average). Its ``r2_``
+is the R² of the outcome on the plain sum of the drivers.
 """
 
 from __future__ import annotations
@@ -9,17 +10,21 @@ from __future__ import annotations
 import numpy as np
 
 from surveyengine import hookimpl
+from surveyengine.regression import blocks
 
 
 class EqualWeighter:
     id = "equal"
-    description = "Every driver weighs the same (the naive baseline)."
+    description = "Every driver weighs the same: the naive baseline, what the simple average says."
 
     def fit(self, corr, target, drivers):
-        drivers = list(drivers)
-        self.importance_ = np.full(len(drivers), 1.0 / len(drivers)) if drivers else np.zeros(0)
-        r = np.asarray(corr)[np.ix_(drivers, [target])].ravel()
-        self.r2_ = float(np.nan_to_num(np.sum(r) ** 2 / max(np.asarray(corr)[np.ix_(drivers, drivers)].sum(), 1e-12)))
+        rxx, rxy = blocks(corr, target, drivers)
+        count = rxy.shape[-1]
+        self.importance_ = np.full(rxy.shape, 1.0 / count) if count else np.zeros(rxy.shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sum_variance = rxx.sum(axis=(-1, -2))
+            self.r2_ = np.where(sum_variance > 0, rxy.sum(axis=-1) ** 2 / np.where(sum_variance > 0, sum_variance, 1),
+                                0.0)
         return self
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from surveyengine import hookimpl
 from surveyengine.estimates import mean_ci
 from surveyengine.results import Metric

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,26 @@ from click.testing import CliRunner, Result
 from surveyengine.plugins import PluginManager, get_plugin_manager
 
 DATA = Path(__file__).parent / "data" / "data"
+SCREENSHOTS = pytest.StashKey[Path]()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the browser tests save screenshots: ``$SCREENSHOT_DIR``, or pytest's temporary folder.
+
+    The folder is printed at the end of the run.
+    """
+    configured = os.environ.get("SCREENSHOT_DIR")
+    folder = Path(configured).resolve() if configured else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    request.config.stash[SCREENSHOTS] = folder
+    return folder
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    folder = config.stash.get(SCREENSHOTS, None)
+    if folder is not None:
+        terminalreporter.write_line(f"browser screenshots: {folder}")
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ def test_version() -> None:
     assert __version__ in result.output
 
 
-@pytest.mark.parametrize("command", ["init", "validate", "schema", "simulate", "build", "plugins"])
+@pytest.mark.parametrize("command", ["init", "validate", "schema", "simulate", "build", "serve", "plugins"])
 def test_every_command_has_help(command: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == 0
@@ -208,9 +208,10 @@ def test_simulate_gb18030(tmp_path: Path) -> None:
     assert "员工" in raw.decode("gb18030")
 
 
-def test_help_does_not_import_heavy_libraries() -> None:
+@pytest.mark.parametrize("command", ["validate", "serve"])
+def test_help_does_not_import_heavy_libraries(command: str) -> None:
     code = ("import sys; from surveyengine.cli import cli; from click.testing import CliRunner; "
-            "CliRunner().invoke(cli, ['validate', '--help']); "
+            f"CliRunner().invoke(cli, ['{command}', '--help']); "
             "print(','.join(m for m in ('sklearn', 'scipy', 'pyarrow', 'numpy', 'markdown', 'jinja2') "
             "if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()

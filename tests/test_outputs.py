@@ -74,22 +74,25 @@ def edit_rows(path: Path, change) -> None:
 
 def test_build_writes_results_json_and_the_tables(study: Path) -> None:
     result = build(study)
-    assert "built 5 files into" in result.stdout
+    assert "built 7 files into" in result.stdout
     site = study / "site"
     assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()) == [
         "results.json", "tables/account.csv", "tables/distributions.csv", "tables/exclusions.csv",
-        "tables/metrics.csv"]
+        "tables/importance.csv", "tables/metrics.csv", "tables/priorities.csv"]
     data = json.loads((site / "results.json").read_text(encoding="utf-8"))
-    assert data["schema_version"] == RESULTS_SCHEMA_VERSION == 2
+    assert data["schema_version"] == RESULTS_SCHEMA_VERSION == 3
     assert set(data) == {"schema_version", "study", "account", "respondents", "index", "factors", "items", "total",
                          "waves", "segments", "warnings", "exclusions", "generated", "comments"}
     assert data["generated"] == "2026-01-01"
     assert data["study"]["id"] == "auto-dealer"
     assert data["respondents"] == data["account"]["rows_used"] == data["total"]["base"]
     assert data["account"]["rows_read"] == 400
-    assert set(data["index"]) == {"method", "weights", "drivers", "outcome", "min_base", "privacy_min", "note"}
+    assert set(data["index"]) == {"method", "item_method", "weights", "equal_weights", "r2", "csi_weights", "drivers",
+                                  "outcome", "model_min_base", "bootstrap", "seed", "min_base", "privacy_min", "note"}
+    assert sum(data["index"]["weights"].values()) == pytest.approx(1, abs=1e-5)
     assert data["index"]["drivers"] == ["product", "service", "image"]
-    group_keys = {"key", "label", "base", "base_eff", "flags", "headline", "factors", "items", "comparison"}
+    group_keys = {"key", "label", "base", "base_eff", "flags", "headline", "factors", "items", "comparison", "drivers",
+                  "ranks"}
     total = data["total"]
     assert set(total) == group_keys and total["key"] == {"level": "total"}
     assert set(total["headline"]) == {"csi", "nps", "complaint"}

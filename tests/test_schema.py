@@ -39,7 +39,8 @@ def test_schema_command_prints_it() -> None:
     result = CliRunner().invoke(cli, ["schema"])
     assert result.exit_code == 0
     schema = json.loads(result.output)
-    assert schema["$defs"]["Index"]["properties"]["method"]["enum"] == ["equal", "relative-weights"]
+    assert schema["$defs"]["Index"]["properties"]["method"]["enum"] == ["betas", "equal", "pratt", "relative-weights",
+                                                                         "ridge", "shapley"]
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.parent.name)

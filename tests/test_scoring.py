@@ -68,7 +68,7 @@ segments:
   - {{id: region, label: Region}}
   - {{id: dealer, label: Dealer, parent: region}}
 wave: {{column: month, frequency: month}}
-index: {{drivers: [product, service], outcome: overall, min_base: {min_base}, privacy_min: {privacy_min}}}
+index: {{drivers: [product, service], outcome: overall, method: equal, min_base: {min_base}, privacy_min: {privacy_min}}}
 {weights}"""
 
 SAT5 = ("quality", "price", "staff", "speed", "advice", "exp_quality", "exp_staff", "overall")
@@ -837,7 +837,7 @@ def test_results_carry_the_account_and_the_study(tmp_path: Path, pm) -> None:
     assert results.respondents == 59 == results.total.base
     assert results.account["rows_read"] == 60 and results.account["rows_excluded"] == 1
     assert len(results.exclusions) == 1 and results.exclusions[0]["row"] == 5
-    assert results.study["id"] == "scoring-test" and results.schema_version == 2
+    assert results.study["id"] == "scoring-test" and results.schema_version == 3
     assert results.index["min_base"] == 30 and results.index["privacy_min"] == 5
     assert [f.id for f in results.factors] == ["product", "service"]
     assert {i.id: i.expectation for i in results.items}["quality"] == "exp_quality"

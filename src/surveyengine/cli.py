@@ -336,5 +336,41 @@ def plugins_command(fmt: str, plugins_dirs: tuple[Path, ...]) -> None:
             click.echo(f"  {entry['id']:<18} {entry['description']}  [{entry['plugin']}]")
 
 
+@cli.command()
+@study_argument
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; a loopback address unless --public.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on; 0 picks a free one.")
+@click.option("--public", is_flag=True, help="Allow a --host other networks can reach (the site shows respondents' "
+              "comments to whoever connects).")
+@click.option("--interval", type=click.FloatRange(0.05, 60), default=0.5, show_default=True,
+              help="Seconds between two looks at the input files.")
+@plugins_dir_option
+@click.pass_context
+def serve(ctx: click.Context, study: Path, host: str, port: int, public: bool, interval: float,
+          plugins_dirs: tuple[Path, ...]) -> None:
+    """Preview the site of STUDY on a local port, rebuilt whenever an input changes.
+
+    Watches the study config, the questionnaire and its includes, the data
+    files, the Markdown pages, the study's plugins and the theme. A rebuild
+    that fails prints the error and keeps serving the last good site. The
+    site is built into a temporary folder; the study's output folder is left
+    alone. Ctrl-C stops (exit status 0).
+    """
+    from . import serve as preview
+
+    if not public and not preview.is_loopback(host):
+        raise click.BadParameter(f"{host} is not a loopback address: others could read the report "
+                                 "(add --public if that is what you want)", param_hint="'--host'")
+    debug = bool(ctx.meta.get("surveyengine.debug"))
+    try:
+        preview.serve(study, host, port, load=lambda: _study(study, plugins_dirs),
+                      say=lambda message: click.echo(message, err=True), announce=click.echo,
+                      report_error=lambda error: _Failure(error, debug).show(), interval=interval)
+    except preview.PortInUse as error:
+        raise click.BadParameter(str(error), param_hint="'--port'") from None
+
+
 def main() -> None:
     cli(prog_name="surveyengine")

@@ -228,6 +228,10 @@ class Weighting(_Model):
         return self
 
 
+PluginId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")]
+OptionName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
 class Index(_Model):
     """The CSI: its drivers, its outcome, how driver importance is derived, and base-size rules."""
 
@@ -240,6 +244,30 @@ class Index(_Model):
     item_method: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")] | None = Field(
         default=None, description="Weighting plugin for item importance within factors. Default: method."
     )
+    options: dict[PluginId, dict[OptionName, float | int | bool | str]] = Field(
+        default_factory=dict,
+        description="Parameters per weighting plugin, e.g. {shapley: {max_exact: 16}, ridge: {alpha: 0.2}}.",
+    )
+    csi_weights: Literal["total", "own"] = Field(
+        default="total",
+        description="Whose factor weights make each group's CSI: the total sample's (one yardstick for every "
+                    "segment and wave, so their CSIs compare), or each group's own model ('own').",
+    )
+    model_min_base: int = Field(
+        default=100, ge=3,
+        description="Fewest respondents for a group's own importance model; smaller groups borrow the weights "
+                    "of their parent unit, else of the total.",
+    )
+    bootstrap: int = Field(
+        default=200, ge=0, le=100_000,
+        description="Resamples for the confidence intervals of importance (0: none).",
+    )
+    bootstrap_items: bool = Field(
+        default=False,
+        description="Also bootstrap the item-level models of every segment unit (the total's always are): "
+                    "resamples x units x item models refits, seconds for hundreds of units.",
+    )
+    seed: int = Field(default=20260101, ge=0, description="Seed of the bootstrap and of sampled Shapley values.")
     min_base: int = Field(default=30, ge=1, description="Results on fewer respondents are flagged as small bases.")
     privacy_min: int = Field(default=5, ge=1, description="Results on fewer respondents are never shown.")
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-RESULTS_SCHEMA_VERSION = 2
+RESULTS_SCHEMA_VERSION = 3
 
 
 @dataclass
@@ -84,6 +84,8 @@ class Group:
     factors: dict[str, dict[str, Value]] = field(default_factory=dict)
     items: dict[str, dict[str, Value]] = field(default_factory=dict)
     comparison: dict[str, Any] = field(default_factory=dict)
+    drivers: dict[str, Any] = field(default_factory=dict)  # importance models and priorities (importance.py)
+    ranks: dict[str, Any] = field(default_factory=dict)  # a segment unit's place by CSI and by the equal-weight CSI
 
     @property
     def suppressed(self) -> bool:

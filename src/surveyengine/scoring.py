@@ -48,13 +48,6 @@ def build_date() -> str:
     return moment.date().isoformat()
 
 
-def driver_weights(study: Study) -> tuple[list[str], np.ndarray, str]:
-    """The CSI's driver factors and their weights (equal until importance weighting is configured)."""
-    q = study.questionnaire
-    drivers = list(q.driver_ids())
-    return drivers, np.full(len(drivers), 1.0 / len(drivers)) if drivers else np.zeros(0), "equal"
-
-
 def run_scorers(view: View, study: Study, pm: PluginManager) -> list[Metric]:
     scorers = pm.registry("scorers")
     metrics: list[Metric] = []
@@ -73,12 +66,13 @@ def csi(view: View, drivers: list[str], weights: np.ndarray) -> dict[str, np.nda
     if plan is None or not drivers:
         return {"value": nan, "ci_low": nan, "ci_high": nan, "variance": nan, "n_eff": nan, "base": np.zeros(groups)}
     variables = [plan.variable(FACTOR_PREFIX + d) for d in drivers]
-    value = cells.mean()[:, variables] @ weights
+    weights = np.broadcast_to(np.asarray(weights, dtype=np.float64), (groups, len(drivers)))
+    value = np.einsum("gi,gi->g", cells.mean()[:, variables], weights)
     block = {v: j for j, v in enumerate(plan.factor_block)}
     columns = np.array([block[v] for v in variables])
     sums = [getattr(cells, name)[:, columns][:, :, columns] for name in ("xx", "xm", "x2m", "mm")]
     cov = np.nan_to_num(pairwise_cov(*sums), nan=0.0)
-    variance = np.maximum(np.einsum("i,gij,j->g", weights, cov, weights), 0.0)  # rounding: a zero may go below
+    variance = np.maximum(np.einsum("gi,gij,gj->g", weights, cov, weights), 0.0)  # rounding: a zero may go below
     effective = cells.effective_base()[:, variables].min(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         variance = variance * effective / np.maximum(effective - 1, 1e-12)
@@ -154,6 +148,7 @@ def _suppress(group: Group) -> None:
             for name in metrics:
                 metrics[name] = Value(None)
     group.comparison = {}
+    group.drivers = {}
 
 
 def _complementary(groups: list[Group], parents: Iterable[int]) -> None:
@@ -253,40 +248,80 @@ def _previous(view: View, groups: list[Group], index: dict[str, np.ndarray]) -> 
             "significant": bool(p[k] is not None and p[k] < SIGNIFICANCE)}
 
 
+def _rank(values: list[Any]) -> list[int | None]:
+    """Competition ranks, 1 = highest; None where there is no value."""
+    shown = sorted((v for v in values if v is not None), reverse=True)
+    first = {}
+    for position, value in enumerate(shown, 1):
+        first.setdefault(value, position)
+    return [None if v is None else first[v] for v in values]
+
+
+def _league(units: list[Group]) -> None:
+    """Each unit's place by the weighted CSI and by the equal-weight CSI (the simple average)."""
+    weighted = _rank([u.headline_value("csi", "csi") for u in units])
+    equal = _rank([u.headline_value("csi", "csi_equal") for u in units])
+    for unit, by_csi, by_equal in zip(units, weighted, equal):
+        unit.ranks = {"csi": by_csi, "csi_equal": by_equal,
+                      "change": None if by_csi is None or by_equal is None else by_equal - by_csi}
+
+
 def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, Any], pm: PluginManager,
           exclusions: list[dict[str, Any]] | None = None) -> Results:
+    from .importance import INDEX, describe, fit_study, segment_order
+
     q = study.questionnaire
     language = study.language
-    drivers, weights, method = driver_weights(study)
-    equal = np.full(len(drivers), 1.0 / len(drivers)) if drivers else np.zeros(0)
     views = build_views(q, stats, labels)
     min_base, privacy_min = q.index.min_base, q.index.privacy_min
+    total_view = views["total"]
+    specs, study_fits = fit_study(study, pm, views, stats, labels)
+    index_spec = next((spec for spec in specs if spec.node == INDEX), None)
+    drivers = list(index_spec.driver_ids) if index_spec else []
+    equal = np.full(len(drivers), 1.0 / len(drivers)) if drivers else np.zeros(0)
+    total_fits = study_fits["total"]
+    total_index = total_fits.get(INDEX)
+    total_weights = total_index.weights[0] if total_index is not None else equal
+    own_weights = q.index.csi_weights == "own"
 
-    def scored(view: View, keys: list[dict[str, str]], items: bool) -> tuple[list[Group], dict[str, np.ndarray]]:
-        index = csi(view, drivers, weights)
+    def scored(view: View, keys: list[dict[str, str]], items: bool, fits: dict[str, Any] | None,
+               csi_weights: np.ndarray) -> tuple[list[Group], dict[str, np.ndarray]]:
+        index = csi(view, drivers, csi_weights)
         index["equal"] = csi(view, drivers, equal)["value"]
         groups = _groups(view, run_scorers(view, study, pm), index, keys, items, privacy_min)
         _apply_bases(groups, min_base, privacy_min)
+        if fits:
+            hidden = np.array([g.suppressed for g in groups])
+            for group, section in zip(groups, describe(fits, view, q, hidden, csi_weights if own_weights else None)):
+                group.drivers = section
         return groups, index
 
-    total_view = views["total"]
-    (total,), _ = scored(total_view, [{"level": "total"}], True)
+    def weights_of(fits: dict[str, Any], groups: int) -> np.ndarray:
+        if not own_weights or INDEX not in fits:
+            return np.broadcast_to(total_weights, (groups, len(drivers)))
+        return fits[INDEX].weights
+
+    (total,), _ = scored(total_view, [{"level": "total"}], True, total_fits, weights_of(total_fits, 1))
     waves: list[Group] = []
     if "wave" in views:
         view = views["wave"]
-        waves, wave_index = scored(view, [{"wave": label} for label in view.labels], True)
+        wave_fits = study_fits["wave"]
+        waves, wave_index = scored(view, [{"wave": label} for label in view.labels], True, wave_fits,
+                                   weights_of(wave_fits, view.groups))
         _previous(view, waves, wave_index)
 
     segments = []
-    for segment in q.segments:
+    for segment in segment_order(q):
         view = views[f"segment:{segment.id}"]
         unit_labels = labels.segments[segment.id]
         names = [q.text(segment.labels.get(_code(code, segment.labels)), language) or code for code in unit_labels]
         keys = [{"segment": segment.id, "unit": code} for code in unit_labels]
-        units, index = scored(view, keys, True)
+        parents = parent_codes(q, stats, segment.id)
+        fits = study_fits[f"segment:{segment.id}"]
+        unit_weights = weights_of(fits, view.groups)
+        units, index = scored(view, keys, True, fits, unit_weights)
         for group, name in zip(units, names):
             group.label = name
-        parents = parent_codes(q, stats, segment.id)
         if parents is not None and segment.parent is not None:
             reference = views[f"segment:{segment.parent}"]
             parent_labels = labels.segments[segment.parent]
@@ -295,19 +330,23 @@ def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, An
                     group.key["parent"] = parent_labels[parent]
             valid = parents >= 0
             parent_of = np.where(valid, parents, 0)
-            _compare(view, reference, parent_of, drivers, weights, index, units, min_base,
+            _compare(view, reference, parent_of, drivers, unit_weights, index, units, min_base,
                      f"rest of its {segment.parent}", valid)
             _complementary(units, parents.tolist())
         else:
-            _compare(view, total_view, np.zeros(view.groups, dtype=np.int64), drivers, weights, index, units,
+            _compare(view, total_view, np.zeros(view.groups, dtype=np.int64), drivers, unit_weights, index, units,
                      min_base, "rest of the total")
             _complementary(units, [0] * len(units))
+        _league(units)
         trend: list[Group] = []
         if f"segment:{segment.id}:wave" in views:
             trend_view = views[f"segment:{segment.id}:wave"]
             trend_keys = [{"segment": segment.id, "unit": unit_labels[u], "wave": labels.waves[w]}
                           for u, w in trend_view.codes]
-            trend, trend_index = scored(trend_view, trend_keys, False)
+            unit_of = np.array([u for u, _ in trend_view.codes], dtype=np.int64)
+            trend, trend_index = scored(trend_view, trend_keys, False, None,
+                                        np.asarray(unit_weights)[unit_of] if unit_of.size else
+                                        np.zeros((0, len(drivers))))
             for group, (u, _) in zip(trend, trend_view.codes):
                 group.label = names[u]
                 if units[u].suppressed and not group.suppressed:  # else its waves add up to the hidden unit
@@ -315,6 +354,8 @@ def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, An
                     group.flags.append("suppressed-complementary")
             _previous(trend_view, trend, trend_index)
         segments.append(SegmentResults(segment.id, q.text(segment.label, language), segment.parent, units, trend))
+    order = {s.id: k for k, s in enumerate(q.segments)}
+    segments.sort(key=lambda s: order[s.id])
 
     factor_infos = []
     parents = {sub.id: factor.id for factor in q.walk_factors() for sub in factor.factors}
@@ -328,15 +369,22 @@ def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, An
         scale = q.scale_of(item)
         item_infos.append(ItemInfo(item.id, q.text(item.text, language), factor_of.get(item.id), item.question_type,
                                    [scale.min, scale.max] if scale else None, item.expectation))
+    method = q.index.method
     index_info = {
         "method": method,
-        "weights": {d: clean(w) for d, w in zip(drivers, weights)},
+        "item_method": q.index.item_method or method,
+        "weights": {d: clean(w) for d, w in zip(drivers, total_weights)},
+        "equal_weights": {d: clean(w) for d, w in zip(drivers, equal)},
+        "r2": clean(total_index.r2[0]) if total_index is not None else None,
+        "csi_weights": q.index.csi_weights,
         "drivers": drivers,
         "outcome": q.outcome_id(),
+        "model_min_base": q.index.model_min_base,
+        "bootstrap": q.index.bootstrap,
+        "seed": q.index.seed,
         "min_base": min_base,
         "privacy_min": privacy_min,
-        "note": "equal weights: every driver counts the same until importance weighting is configured"
-        if method == "equal" else "",
+        "note": "equal weights: every driver counts the same (the simple average)" if method == "equal" else "",
     }
     return Results(
         study={"id": q.id, "title": study.title, "version": q.version, "language": language,

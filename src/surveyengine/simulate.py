@@ -86,6 +86,9 @@ def _leaf_factor_groups(q: Questionnaire) -> list[tuple[Factor, list[Item]]]:
     return [(factor, list(factor.all_items())) for factor in q.factors]
 
 
+UNIT_PROFILE_SD = 0.3  # spread of each unit's strength on one factor against its others (latent sd units)
+
+
 def _units(q: Questionnaire, rng: np.random.Generator, n: int,
            counts: Mapping[str, int]) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
     """Segment labels per respondent (children nested in parents) and each leaf unit's effect.
@@ -135,7 +138,7 @@ def _units(q: Questionnaire, rng: np.random.Generator, n: int,
         lookup = {name: i for i, name in enumerate(leaf_names)}
         leaf_index = np.fromiter((lookup[v] for v in labels[leaf]), dtype=np.int64, count=n)
         unit_effect = values[leaf_index]
-    return labels, unit_effect, {"segment": leaf, "effects": effects}
+    return labels, unit_effect, {"segment": leaf, "effects": effects, "leaf_index": leaf_index}
 
 
 def _depth(q: Questionnaire, segment_id: str) -> int:
@@ -198,6 +201,16 @@ def simulate(q: Questionnaire, n: int, seed: int = 0,
     factor_corr = np.full((n_factors, n_factors), 0.45) + np.eye(n_factors) * 0.55
     latent = rng.multivariate_normal(np.zeros(n_factors), factor_corr, size=n) if n_factors else np.zeros((n, 0))
     latent += (unit_effect + trend)[:, None]
+    # each unit is stronger on some factors than on others (a dealer with a fine showroom and a poor
+    # workshop), so that weighting the factors by their importance reorders the units: the fallacy
+    # of the simple average made visible. A stream of its own leaves every other draw unchanged.
+    leaf_index = unit_truth.pop("leaf_index", None)
+    if leaf_index is not None and n_factors and unit_truth["effects"]:
+        units = len(unit_truth["effects"])
+        profile = np.random.default_rng([seed, 1]).normal(0.0, UNIT_PROFILE_SD, size=(units, n_factors))
+        latent += profile[leaf_index]
+        unit_truth["profiles"] = {name: [round(float(v), 4) for v in row]
+                                  for name, row in zip(unit_truth["effects"], profile)}
 
     raw_weights = np.linspace(1.0, 0.3, n_factors) if n_factors else np.zeros(0)
     rng.shuffle(raw_weights)

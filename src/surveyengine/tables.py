@@ -2,6 +2,8 @@
 
 - ``metrics``: one row per (group, target, metric);
 - ``distributions``: one row per (group, item), a column per scale point (% of answers);
+- ``importance``: one row per (group, model, driver): importance, interval, weight, rank, quadrant;
+- ``priorities``: one row per (group, driver) of each group's improvement plan;
 - ``account``: the account of every row.
 
 Text that came from respondents or data files (unit codes, reasons naming
@@ -93,6 +95,50 @@ def distribution_table(results: Results) -> dict[str, list[Any]]:
             for point in points:
                 offset = point - low
                 columns[str(point)].append(shares[offset] if 0 <= offset < len(shares) and point <= high else None)
+    return columns
+
+
+IMPORTANCE_COLUMNS = ("model", "outcome", "method", "source", "model_base", "r2", "driver", "importance", "ci_low",
+                      "ci_high", "weight", "rank", "tied", "performance", "quadrant")
+PRIORITY_COLUMNS = ("priority", "driver_level", "driver", "factor", "importance", "weight", "performance", "gain",
+                    "quadrant")
+
+
+def importance_table(results: Results) -> dict[str, list[Any]]:
+    """Every group's importance models, a row per driver (model ``index`` is the factors of the CSI)."""
+    columns: dict[str, list[Any]] = {name: [] for name in (*GROUP_COLUMNS, *IMPORTANCE_COLUMNS)}
+    for level, group in _levels(results):
+        models = group.drivers
+        if not models:
+            continue
+        cells = _group_cells(level, group)
+        for node, model in [("index", models.get("factors")), *models.get("items", {}).items()]:
+            if not model:
+                continue
+            for driver in model["drivers"]:
+                for name, cell in zip(GROUP_COLUMNS, cells):
+                    columns[name].append(cell)
+                for name, value in (("model", node), ("outcome", model["outcome"]), ("method", model["method"]),
+                                    ("source", model["source"]), ("model_base", model["base"]), ("r2", model["r2"]),
+                                    ("driver", driver["id"])):
+                    columns[name].append(value)
+                for name in IMPORTANCE_COLUMNS[7:]:
+                    columns[name].append(driver.get(name))
+    return columns
+
+
+def priority_table(results: Results) -> dict[str, list[Any]]:
+    """Every group's improvement priorities, in order."""
+    columns: dict[str, list[Any]] = {name: [] for name in (*GROUP_COLUMNS, *PRIORITY_COLUMNS)}
+    for level, group in _levels(results):
+        cells = _group_cells(level, group)
+        for entry in group.drivers.get("priorities", []) if group.drivers else []:
+            for name, cell in zip(GROUP_COLUMNS, cells):
+                columns[name].append(cell)
+            columns["driver_level"].append(entry["level"])
+            columns["driver"].append(entry["id"])
+            for name in ("priority", "factor", "importance", "weight", "performance", "gain", "quadrant"):
+                columns[name].append(entry.get(name))
     return columns
 
 

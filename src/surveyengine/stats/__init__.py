@@ -5,11 +5,23 @@ backend), ``cells.py`` holds the sums and merges them, ``numpy_backend.py`` is
 the in-memory pass. Nothing after this pass reads response rows.
 """
 
-from .cells import CELL_SUMS, CROSS, ITEM_SUMS, CellStats, UnitCross, concatenate, merge, pairwise, pairwise_cov
+from .cells import (
+    CELL_SUMS,
+    CROSS,
+    ITEM_SUMS,
+    CellStats,
+    UnitCross,
+    concatenate,
+    merge,
+    pairwise,
+    pairwise_corr,
+    pairwise_cov,
+)
 from .numpy_backend import StudyStats, compute, compute_all, factor_scores
 from .plan import FACTOR_PREFIX, FactorScore, StatsPlan, plan_for
 
 __all__ = [
     "CELL_SUMS", "CROSS", "FACTOR_PREFIX", "ITEM_SUMS", "CellStats", "FactorScore", "StatsPlan", "StudyStats",
-    "UnitCross", "compute", "compute_all", "concatenate", "merge", "factor_scores", "pairwise", "pairwise_cov", "plan_for",
+    "UnitCross", "compute", "compute_all", "concatenate", "merge", "factor_scores", "pairwise", "pairwise_corr",
+    "pairwise_cov", "plan_for",
 ]

@@ -225,6 +225,23 @@ def pairwise_cov(xx: np.ndarray, xm: np.ndarray, x2m: np.ndarray, mm: np.ndarray
         return xx / mm - mean_i * np.swapaxes(mean_i, -1, -2)
 
 
+def pairwise_corr(xx: np.ndarray, xm: np.ndarray, x2m: np.ndarray, mm: np.ndarray) -> np.ndarray:
+    """Pairwise-complete correlations from a block's sums; any leading axes (groups) are kept.
+
+    Each correlation uses the respondents who answered both of its variables: their
+    covariance over the product of their standard deviations on those same rows.
+    A diagonal entry is 1 where the variable was answered, NaN where not.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_i = xm / mm
+        var_i = x2m / mm - mean_i**2
+        corr = pairwise_cov(xx, xm, x2m, mm) / np.sqrt(var_i * np.swapaxes(var_i, -1, -2))
+    size = corr.shape[-1]
+    answered = np.diagonal(mm, axis1=-2, axis2=-1) > 0
+    corr[..., np.arange(size), np.arange(size)] = np.where(answered, 1.0, np.nan)
+    return corr
+
+
 def pairwise(xx: np.ndarray, xm: np.ndarray, x2m: np.ndarray, mm: np.ndarray) -> dict[str, Any]:
     """Pairwise-complete means, variances, covariances and correlations from one block's sums."""
     with np.errstate(invalid="ignore", divide="ignore"):
