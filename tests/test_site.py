@@ -284,7 +284,7 @@ def _with_drivers(results):
         for rank, unit in enumerate(u for u in segment.units if not u.suppressed):
             unit.ranks = {"csi": rank + 1, "csi_equal": rank + 2}
     first = next(u for u in results.segment("dealer").units if not u.suppressed)
-    first.drivers = {**analysis, "factors": {**analysis["factors"], "source": "parent"}}
+    first.drivers = {**analysis, "factors": {**analysis["factors"], "source": f"parent:{first.key['parent']}"}}
     return results, first
 
 
@@ -303,16 +303,34 @@ def test_drivers_page_from_the_drivers_shape(demo, tmp_path: Path) -> None:
     assert re.search(r"<th scope=\"row\">How satisfied are you with the build quality[^<]*</th><td>Hardware value</td>"
                      r"<td class=\"num\">0.300</td><td class=\"num\">60.0</td><td class=\"num\">1.80</td>", page)
     unit_page = (tmp_path / "segments" / "dealer" / f"{unit.key['unit']}.html").read_text(encoding="utf-8")
-    assert 'id="unit-f-matrix"' in unit_page and "borrowed from the parent" in unit_page
+    assert 'id="unit-f-matrix"' in unit_page and "borrowed from the parent unit" in unit_page
+    region = results.segment("region").units
+    assert next(u.label for u in region if u.key["unit"] == unit.key["parent"]) in unit_page.split("borrowed")[1][:200]
     league = (tmp_path / "segments" / "dealer.html").read_text(encoding="utf-8")
     assert re.search(r'<td class="num">1</td>\s*<th scope="row"><a href="../segments/dealer/', league)
 
 
-def test_drivers_page_without_drivers(demo) -> None:
-    folder, _ = demo
+def test_drivers_page_from_the_real_analysis(demo) -> None:
+    folder, report = demo
+    analysis = report.results.total.drivers
+    assert analysis.get("factors"), "the demo weights its CSI by importance"
     page = (folder / "site" / "drivers.html").read_text(encoding="utf-8")
+    assert 'id="total-f-matrix"' in page and "Priorities" in page
+    top = analysis["priorities"][0]
+    label = next(i.label for i in report.results.items if i.id == top["id"])
+    assert re.search(r'<td class="num">1</td><th scope="row">' + re.escape(str(escape(label))), page)
+
+
+def test_drivers_page_without_drivers(demo, tmp_path: Path) -> None:
+    folder, report = demo
+    results = copy.deepcopy(report.results)
+    for group in [results.total, *results.waves, *(u for s in results.segments for u in [*s.units, *s.trend])]:
+        group.drivers = {}
+    build_site(results, load_study(folder, get_plugin_manager()), tmp_path)
+    page = (tmp_path / "drivers.html").read_text(encoding="utf-8")
     assert "No driver analysis in these results" in page
     assert 'id="csi-weighting"' in page  # the weighted and equal-weight CSI side by side all the same
+    assert "-matrix\"" not in page and "class=\"cut\"" not in page
 
 
 def _hostile(results):

@@ -180,6 +180,7 @@ class SiteBuilder:
         self.factor_label = {f.id: f.label for f in results.factors}
         self.item_info = {i.id: i for i in results.items}
         self.wave_labels = [w.label for w in results.waves]
+        self._segment_parent: str | None = None
         self.trend_of: dict[tuple[str, str], dict[str, Group]] = {}  # (segment, unit) -> wave -> group
         for segment in results.segments:
             for g in segment.trend:
@@ -402,13 +403,21 @@ class SiteBuilder:
         cut_y = sum(importance) / len(importance) if importance else None
         cut_x = sum(performance) / len(performance) if performance else None
         words = {q: self.t.get(f"quadrant_{q.replace('-', '_')}", q) for q in charts.QUADRANTS}
-        meta = {key: model.get(key) for key in ("outcome", "method", "source", "borrowed_from", "base", "r2")}
+        meta = {key: model.get(key) for key in ("outcome", "method", "source", "base", "r2", "repaired")}
         meta["warnings"] = list(model.get("warnings") or [])
+        # "own", "parent:<unit code>", "total" or "none": whose model this is
+        kind, _, code = str(model.get("source") or "own").partition(":")
+        meta["source_kind"] = kind
+        meta["source_label"] = ""
+        if kind == "parent" and self._segment_parent is not None:
+            parent = self.unit_groups.get((self._segment_parent, code))
+            meta["source_label"] = parent.label if parent is not None and not parent.suppressed else ""
         return {"level": level, "model": meta, "rows": rows, "bars": charts.bars(rows, digits=3),
                 "scatter": charts.scatter(points, cut_x=cut_x, cut_y=cut_y, quadrant_labels=words)
                 if points and cut_x is not None else None}
 
-    def drivers(self, group: Group) -> dict[str, Any]:
+    def drivers(self, group: Group, parent_segment: str | None = None) -> dict[str, Any]:
+        self._segment_parent = parent_segment  # where a borrowed "parent:<code>" model comes from
         analysis = drivers_of(group)
         factor_model = None
         if analysis.get("factors"):
@@ -507,7 +516,7 @@ class SiteBuilder:
                                          "url": self.unit_urls[(other.id, child.key["unit"])],
                                          "csi": value(child, "headline", "csi", "csi")})
         rows = self.factor_rows(unit, results.total)
-        drivers = self.drivers(unit) if drivers_of(unit) else None
+        drivers = self.drivers(unit, segment.parent) if drivers_of(unit) else None
         unit_comments, comments_total = comments_by_unit.get((segment.id, code), ([], 0))
         return {"segment": segment, "group": unit, "parent": parent, "parent_segment": parent_segment,
                 "parent_url": self.unit_urls.get((segment.parent, parent.key["unit"])) if parent is not None
