@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 COMMENTS_PAGE_MAX = 2_000  # the all-comments page: the most recent ones (about 1 MB of HTML)
 UNIT_COMMENTS_MAX = 20  # a segment unit's page: its most recent comments
 COMPLAINT_COMMENTS_MAX = 300  # the complaints page: complainers' most recent comments
+UNIT_PRIORITIES_MAX = 10  # a segment unit's page: its first priorities (the drivers page lists all of the total's)
 SAFE_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
@@ -416,7 +417,7 @@ class SiteBuilder:
                 "scatter": charts.scatter(points, cut_x=cut_x, cut_y=cut_y, quadrant_labels=words)
                 if points and cut_x is not None else None}
 
-    def drivers(self, group: Group, parent_segment: str | None = None) -> dict[str, Any]:
+    def drivers(self, group: Group, parent_segment: str | None = None, item_models: bool = True) -> dict[str, Any]:
         self._segment_parent = parent_segment  # where a borrowed "parent:<code>" model comes from
         analysis = drivers_of(group)
         factor_model = None
@@ -424,7 +425,7 @@ class SiteBuilder:
             factor_model = self.driver_model(analysis["factors"], "factor", self.factor_label)
         item_models = []
         item_labels = {i.id: i.label for i in self.results.items}
-        for factor_id, model in (analysis.get("items") or {}).items():
+        for factor_id, model in (analysis.get("items") or {}).items() if item_models else ():
             item_models.append({"factor": factor_id, "label": self.factor_label.get(factor_id, factor_id),
                                 **self.driver_model(model, "item", item_labels)})
         priorities = []
@@ -445,7 +446,8 @@ class SiteBuilder:
         weight_rows = [{"id": d, "label": self.factor_label.get(d, d), "weight": w, "equal": equal_weights.get(d)}
                        for d, w in weights.items()]
         return {"group": group, "analysis": analysis, "factor_model": factor_model, "item_models": item_models,
-                "priorities": priorities, "csi": csi, "csi_equal": equal, "csi_chart": compare,
+                "priorities": priorities, "priorities_total": len(priorities), "csi": csi, "csi_equal": equal,
+                "csi_chart": compare,
                 "weight_rows": weight_rows}
 
     def league(self, segment: SegmentResults) -> dict[str, Any]:
@@ -516,7 +518,13 @@ class SiteBuilder:
                                          "url": self.unit_urls[(other.id, child.key["unit"])],
                                          "csi": value(child, "headline", "csi", "csi")})
         rows = self.factor_rows(unit, results.total)
-        drivers = self.drivers(unit, segment.parent) if drivers_of(unit) else None
+        drivers = None
+        if drivers_of(unit):
+            # the unit's factor model and first priorities; its item models stay in results.json (on 500
+            # unit pages they would be 1,500 more charts: the budget of the whole site)
+            drivers = self.drivers(unit, segment.parent, item_models=False)
+            drivers["priorities_total"] = len(drivers["priorities"])
+            drivers["priorities"] = drivers["priorities"][:UNIT_PRIORITIES_MAX]
         unit_comments, comments_total = comments_by_unit.get((segment.id, code), ([], 0))
         return {"segment": segment, "group": unit, "parent": parent, "parent_segment": parent_segment,
                 "parent_url": self.unit_urls.get((segment.parent, parent.key["unit"])) if parent is not None
