@@ -417,7 +417,7 @@ class SiteBuilder:
                 "scatter": charts.scatter(points, cut_x=cut_x, cut_y=cut_y, quadrant_labels=words)
                 if points and cut_x is not None else None}
 
-    def drivers(self, group: Group, parent_segment: str | None = None, item_models: bool = True) -> dict[str, Any]:
+    def drivers(self, group: Group, parent_segment: str | None = None, with_items: bool = True) -> dict[str, Any]:
         self._segment_parent = parent_segment  # where a borrowed "parent:<code>" model comes from
         analysis = drivers_of(group)
         factor_model = None
@@ -425,7 +425,7 @@ class SiteBuilder:
             factor_model = self.driver_model(analysis["factors"], "factor", self.factor_label)
         item_models = []
         item_labels = {i.id: i.label for i in self.results.items}
-        for factor_id, model in (analysis.get("items") or {}).items() if item_models else ():
+        for factor_id, model in (analysis.get("items") or {}).items() if with_items else ():
             item_models.append({"factor": factor_id, "label": self.factor_label.get(factor_id, factor_id),
                                 **self.driver_model(model, "item", item_labels)})
         priorities = []
@@ -522,7 +522,7 @@ class SiteBuilder:
         if drivers_of(unit):
             # the unit's factor model and first priorities; its item models stay in results.json (on 500
             # unit pages they would be 1,500 more charts: the budget of the whole site)
-            drivers = self.drivers(unit, segment.parent, item_models=False)
+            drivers = self.drivers(unit, segment.parent, with_items=False)
             drivers["priorities_total"] = len(drivers["priorities"])
             drivers["priorities"] = drivers["priorities"][:UNIT_PRIORITIES_MAX]
         unit_comments, comments_total = comments_by_unit.get((segment.id, code), ([], 0))
