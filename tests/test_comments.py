@@ -22,6 +22,8 @@ def study(tmp_path: Path) -> Path:
 
 
 def test_every_text_answer_becomes_a_comment_and_survives_the_cache(study: Path, tmp_path: Path) -> None:
+    path = study / "questionnaire.yaml"  # nothing hidden: every comment keeps its wave and units
+    path.write_text(path.read_text(encoding="utf-8").replace("privacy_min: 5 ", "privacy_min: 1 "), encoding="utf-8")
     with (study / "data" / "responses.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     expected = sorted((row["month"], row[item], row["dealer"]) for row in rows
@@ -59,3 +61,19 @@ def test_a_suppressed_unit_is_left_out_of_its_comments(study: Path, tmp_path: Pa
     assert report.results.comments
     assert not any(c.units.get("dealer") in hidden for c in report.results.comments)
     assert any("dealer" not in c.units for c in report.results.comments)  # kept, without the unit
+
+
+def test_a_comment_is_not_pinned_to_a_hidden_unit_month(study: Path, tmp_path: Path) -> None:
+    path = study / "questionnaire.yaml"
+    text = path.read_text(encoding="utf-8").replace("min_base: 30 ", "min_base: 40 ")
+    path.write_text(text.replace("privacy_min: 5 ", "privacy_min: 12 "), encoding="utf-8")
+    pm = get_plugin_manager()
+    report = build(load_study(study, pm), pm, tmp_path / "site", ("json",))
+    dealers = report.results.segment("dealer")
+    hidden_cells = {(g.key["unit"], g.key["wave"]) for g in dealers.trend if g.suppressed}
+    shown_units = {u.key["unit"] for u in dealers.units if not u.suppressed}
+    assert any(unit in shown_units for unit, _ in hidden_cells), "the fixture must hide a month of a shown dealer"
+    for c in report.results.comments:
+        if "dealer" in c.units:
+            assert (c.units["dealer"], c.wave) not in hidden_cells
+    assert any(c.wave is None and "dealer" in c.units for c in report.results.comments)

@@ -10,7 +10,9 @@ Two steps, because the statistics are cached and the privacy rules come after sc
   :class:`~surveyengine.results.Comment` objects with wave labels and unit codes,
   and drops the code of every unit the scoring suppressed (fewer respondents than
   the privacy minimum): a comment is never tied to a unit so small that its
-  author could be recognised. The comment itself stays (the total counts it).
+  author could be recognised. Likewise its wave is left out where the wave, or
+  its (shown) unit in that wave, is suppressed: a dealer with 200 respondents may
+  have had three in March. The comment itself stays (the total counts it).
 
 Comments carry no respondent id: nothing in the report needs to join a comment
 back to a row, and the ids are personal data. The text is kept exactly as
@@ -122,7 +124,8 @@ def _yes_values(q: Questionnaire) -> list[float]:
 
 
 def publish(table: CommentTable | None, labels: Labels, results: Results) -> list[Comment]:
-    """The comments as result objects; the code of a suppressed unit is left out."""
+    """The comments as result objects; the code of a suppressed unit is left out, and so is the wave of a
+    comment whose wave, or whose unit in that wave, is suppressed."""
     # a quarter of a million small objects: the cyclic collector would scan the whole heap again and again
     # while they are made (none of them is garbage), which costs more than making them
     collecting = gc.isenabled()
@@ -157,8 +160,27 @@ def _publish(table: CommentTable | None, labels: Labels, results: Results) -> li
                  for row in zip(*(codes for _, codes in columns))]
     else:
         units = [{} for _ in range(len(table))]
+    # the wave too is left out where it would pin the comment to a hidden group: a wave, or a shown
+    # unit in that wave, with fewer respondents than the privacy minimum
+    wave_index = {label: k for k, label in enumerate(labels.waves)}
+    dropped = np.zeros(len(table), dtype=bool)
+    hidden_waves = [wave_index[w.key["wave"]] for w in results.waves
+                    if w.suppressed and w.key.get("wave") in wave_index]
+    if hidden_waves:
+        dropped |= np.isin(table.wave, hidden_waves)
+    for segment in results.segments:
+        codes = labels.segments.get(segment.id, [])
+        position = {code: k for k, code in enumerate(codes)}
+        cells = [(position[g.key["unit"]], wave_index[g.key["wave"]]) for g in segment.trend
+                 if g.suppressed and g.key.get("unit") in position and g.key.get("wave") in wave_index]
+        if cells and segment.id in table.segments:
+            unit_codes = table.segments[segment.id].astype(np.int64)
+            key = unit_codes * (len(labels.waves) + 1) + table.wave
+            blocked_cells = [u * (len(labels.waves) + 1) + w for u, w in cells]
+            shown_unit = ~np.isin(unit_codes, sorted(hidden.get(segment.id, set())))
+            dropped |= np.isin(key, blocked_cells) & shown_unit
     waves = np.array(list(labels.waves) + [None], dtype=object)
-    wave_labels = waves[np.where(table.wave >= 0, table.wave, len(waves) - 1)].tolist()
+    wave_labels = waves[np.where((table.wave >= 0) & ~dropped, table.wave, len(waves) - 1)].tolist()
     scores = [None if s != s else _whole(s) for s in table.score.tolist()]
     complained = [None if c < 0 else c == 1 for c in table.complained.tolist()]
     item_ids = np.array(table.items, dtype=object)[table.item].tolist() if table.items else []
