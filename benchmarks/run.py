@@ -342,6 +342,136 @@ def chart_library() -> list[dict[str, Any]]:
     return rows
 
 
+@benchmark
+def weighting_stage() -> list[dict[str, Any]]:
+    """Every importance model (index and item level) for the total, each wave and every segment unit, with the
+    default method and bootstrap; and exact Shapley per segment unit at 12 drivers."""
+
+    from surveyengine import stats
+    from surveyengine.importance import fit_study
+    from surveyengine.plugins import get_plugin_manager
+    from surveyengine.regression import model_matrix
+    from surveyengine.stats import pairwise_corr
+    from surveyengine.views import build_views, labels_of
+
+    study, responses = _responses()
+    pm = get_plugin_manager()
+    plan = stats.plan_for(study.questionnaire, responses.items)
+    summary = stats.compute_all(responses, plan)
+    labels = labels_of(responses)
+    views = build_views(study.questionnaire, summary, labels)
+    seconds, (specs, fits) = best_of(3, lambda: fit_study(study, pm, views, summary, labels))
+    groups = sum(view.groups for name, view in views.items() if name in fits)
+    index = study.questionnaire.index
+    # exact Shapley at 12 drivers for every unit at once: the first 12 items of a factor on the outcome
+    units = views["segment:dealer"].cross
+    assert units is not None
+    twelve = [k for k, v in enumerate(units.variables) if v < len(plan.items)][:12]
+    outcome = units.variables.index(plan.outcomes[0])
+    corr = pairwise_corr(*(getattr(units, name) for name in ("xx", "xm", "x2m", "mm")))
+    matrices = model_matrix(corr, outcome, twelve)
+    shapley = pm.registry("weighters").get("shapley")()
+    exact, _ = best_of(3, lambda: shapley.fit(matrices, 12, list(range(12))))
+    return [{"name": f"weighting: {len(specs)} models x every group, {index.method}, bootstrap {index.bootstrap}",
+             "seconds": seconds, "groups": groups},
+            {"name": "exact Shapley, 12 drivers, every dealer at once", "seconds": exact, "units": units.units}]
+
+
+DOMINANCE_VENV = CACHE / "dominance-venv"
+DOMINANCE_SCRIPT = """
+import sys, time, json
+import bokeh.io, plotly.offline  # dominance-analysis opens a notebook display on import: silence it
+bokeh.io.output_notebook = lambda *a, **k: None
+plotly.offline.init_notebook_mode = lambda *a, **k: None
+import io, contextlib
+import numpy as np, pandas as pd
+from dominance_analysis import Dominance
+corr = np.load(sys.argv[1])
+names = [f"x{i}" for i in range(corr.shape[0] - 1)] + ["y"]
+frame = pd.DataFrame(corr, index=names, columns=names)
+start = time.perf_counter()
+with contextlib.redirect_stdout(io.StringIO()):
+    shares = Dominance(data=frame, target="y", data_format=1).incremental_rsquare()
+print(json.dumps({"seconds": time.perf_counter() - start, "shares": [shares[n] for n in names[:-1]]}))
+"""
+
+
+def _dominance_analysis(corr: Any) -> dict[str, Any] | None:
+    """The dominance-analysis package (PyPI) on the same matrix, in its own venv (it needs numpy < 2 and
+    bokeh 2.4): made once under benchmarks/.cache; None where it cannot be installed."""
+    import numpy as np
+
+    python = DOMINANCE_VENV / "bin" / "python"
+    if not python.exists():
+        made = subprocess.run([sys.executable, "-m", "venv", str(DOMINANCE_VENV)], check=False).returncode == 0 and \
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "dominance-analysis", "numpy<2"],
+                           check=False, capture_output=True).returncode == 0
+        if not made:
+            return None
+    matrix = CACHE / "dominance-corr.npy"
+    np.save(matrix, corr)
+    done = subprocess.run([str(python), "-c", DOMINANCE_SCRIPT, str(matrix)], capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@benchmark
+def shapley_exact() -> list[dict[str, Any]]:
+    """Exact Shapley / LMG from a correlation matrix: surveyengine at 12, 15 and 20 drivers; the
+    dominance-analysis package and a plain all-subsets loop (one solve per subset) on the same matrices."""
+    import numpy as np
+
+    from surveyengine.plugins import get_plugin_manager
+
+    shapley = get_plugin_manager().registry("weighters").get("shapley")()
+    rng = np.random.default_rng(7)
+    rows = []
+    for p in (12, 15, 20):
+        data = rng.normal(size=(5000, p + 1))
+        data[:, :p] += data[:, :1]
+        data[:, p] += data[:, :p] @ np.linspace(0.5, 0.05, p)
+        corr = np.corrcoef(data, rowvar=False)
+        seconds, model = best_of(3, lambda: shapley.fit(corr, p, list(range(p))))
+        row: dict[str, Any] = {"name": f"surveyengine exact Shapley, {p} drivers", "seconds": seconds,
+                               "subsets": 2**p}
+        rows.append(row)
+        if p <= 15:
+            loop, phi = best_of(1, lambda: _plain_all_subsets(corr, p))
+            assert np.allclose(phi, model.importance_, atol=1e-10)
+            rows.append({"name": f"plain all-subsets loop, {p} drivers", "seconds": loop,
+                         "ratio": loop / seconds})
+        if p == 12:
+            other = _dominance_analysis(corr)
+            if other is not None:
+                assert np.allclose(other["shares"], model.importance_, atol=1e-8)
+                rows.append({"name": "dominance-analysis 1.1.9 (PyPI), 12 drivers, from the correlation matrix",
+                             "seconds": other["seconds"], "ratio": other["seconds"] / seconds})
+    return rows
+
+
+def _plain_all_subsets(corr: Any, p: int) -> Any:
+    """Shapley values the textbook way: R² of each subset by its own solve, then the weighted increments."""
+    from itertools import combinations
+    from math import factorial
+
+    import numpy as np
+
+    r2 = {(): 0.0}
+    for size in range(1, p + 1):
+        for subset in combinations(range(p), size):
+            s = list(subset)
+            r2[subset] = float(corr[s, p] @ np.linalg.solve(corr[np.ix_(s, s)], corr[s, p]))
+    phi = np.zeros(p)
+    for subset, value in r2.items():
+        for j in subset:
+            rest = tuple(k for k in subset if k != j)
+            size = len(rest)
+            phi[j] += factorial(size) * factorial(p - size - 1) / factorial(p) * (value - r2[rest])
+    return phi
+
+
 # --------------------------------------------------------------------------- runner
 
 def machine() -> dict[str, Any]:

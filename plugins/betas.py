@@ -37,6 +37,7 @@ class _Regression:
 class BetasWeighter(_Regression):
     id = "betas"
     description = "Standardized OLS betas with VIF and a collinearity warning; negative betas get no weight."
+    stacks = True  # fit takes (..., k, k) stacks of matrices
 
     def fit(self, corr, target, drivers):
         self._fit(corr, target, drivers)
@@ -47,6 +48,7 @@ class BetasWeighter(_Regression):
 class PrattWeighter(_Regression):
     id = "pratt"
     description = "Pratt's measure: beta times correlation, an additive split of R² (may be negative)."
+    stacks = True  # fit takes (..., k, k) stacks of matrices
 
     def fit(self, corr, target, drivers):
         rxy = self._fit(corr, target, drivers)

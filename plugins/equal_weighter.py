@@ -16,6 +16,7 @@ from surveyengine.regression import blocks
 class EqualWeighter:
     id = "equal"
     description = "Every driver weighs the same: the naive baseline, what the simple average says."
+    stacks = True  # fit takes (..., k, k) stacks of matrices
 
     def fit(self, corr, target, drivers):
         rxx, rxy = blocks(corr, target, drivers)

@@ -20,6 +20,7 @@ from surveyengine.regression import EIGEN_FLOOR, blocks
 class RelativeWeightsWeighter:
     id = "relative-weights"
     description = "Johnson's relative weights: each driver's share of R², robust to correlated drivers (default)."
+    stacks = True  # fit takes (..., k, k) stacks of matrices
 
     def fit(self, corr, target, drivers):
         rxx, rxy = blocks(corr, target, drivers)

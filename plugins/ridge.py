@@ -20,6 +20,7 @@ from surveyengine.regression import blocks
 class RidgeWeighter:
     id = "ridge"
     description = "Ridge-regression betas (alpha on the correlation scale, default 0.1), for collinear drivers."
+    stacks = True  # fit takes (..., k, k) stacks of matrices
 
     def __init__(self, alpha: float = 0.1):
         if not alpha >= 0:

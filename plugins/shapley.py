@@ -132,6 +132,7 @@ def sampled_shapley(full: np.ndarray, samples: int, rng: np.random.Generator) ->
 class ShapleyWeighter:
     id = "shapley"
     description = "Shapley value regression / LMG: each driver's average contribution to R² (exact up to 20 drivers)."
+    stacks = True  # fit takes (..., k, k) stacks of matrices
 
     def __init__(self, max_exact: int = 20, samples: int = 2000, seed: int = 0):
         self.max_exact = int(max_exact)

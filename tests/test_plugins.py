@@ -236,6 +236,27 @@ def test_hook_surveyengine_register_commands_adds_command(pm):
         pm.unregister(plugin)
 
 
+def test_hook_surveyengine_register_models_adds_estimator(pm, tmp_path):
+    root = tmp_path / "acsi"
+    assert CliRunner().invoke(cli, ["init", str(root), "--example", "acsi", "--n", "400"]).exit_code == 0
+    default = build(load_study(root, get_plugin_manager(entry_points=False)), get_plugin_manager(entry_points=False),
+                    tmp_path / "default", ("json",)).results.model
+    replace_in(root / "questionnaire.yaml", "  scheme: path\n  bootstrap: 500", "  method: sample-centroid\n  bootstrap: 0")
+    with pytest.raises(PluginError, match="unknown model 'sample-centroid'; installed: pls"):
+        build(load_study(root, get_plugin_manager(entry_points=False)), get_plugin_manager(entry_points=False),
+              tmp_path / "site", ("json",))
+    plugin = load_sample("sample_model")
+    pm.register(plugin, "sample_model")
+    try:
+        assert pm.registry("models").owner("sample-centroid") == "sample_model"
+        report = build(load_study(root, pm), pm, tmp_path / "site", ("json",))
+        model = report.results.model
+        assert model["method"] == "sample-centroid" and model["estimated"] and model["bootstrap"] is None
+        assert [p["coefficient"] for p in model["paths"]] != [p["coefficient"] for p in default["paths"]]
+    finally:
+        pm.unregister(plugin)
+
+
 # --- every hook is tested and documented ---------------------------------------------------------
 
 
@@ -603,3 +624,21 @@ def test_cli_build_study_plugin_import_error(tmp_path):
     assert f"{folder / 'sample_import_error.py'}:" in result.stderr
     assert "ModuleNotFoundError" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_weighter_that_fits_one_matrix_at_a_time_runs_through_a_build(pm, study, tmp_path):
+    """A third-party weighter without ``stacks = True`` is fitted matrix by matrix (groups, bootstrap draws)."""
+    replace_in(study / "questionnaire.yaml", "method: relative-weights", "method: sample-first-driver")
+    plugin = load_sample("sample_weighter")
+    pm.register(plugin, "sample_weighter")
+    try:
+        report = build(load_study(study, pm), pm, tmp_path / "site", ("json",))
+        index = report.results.index
+        assert index["method"] == "sample-first-driver"
+        first, *others = index["drivers"]
+        assert index["weights"][first] == 1.0 and all(index["weights"][d] == 0.0 for d in others)
+        model = report.results.total.drivers["factors"]
+        assert [d["importance"] for d in model["drivers"]] == [1.0] + [0.0] * len(others)
+        assert model["drivers"][0]["ci_low"] == model["drivers"][0]["ci_high"] == 1.0  # every draw: all on the first
+    finally:
+        pm.unregister(plugin)

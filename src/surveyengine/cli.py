@@ -317,7 +317,7 @@ def plugins_command(fmt: str, plugins_dirs: tuple[Path, ...]) -> None:
     pm = _manager(plugins_dirs)
     infos = pm.plugin_infos()
     components: dict[str, list[dict[str, str]]] = {}
-    for kind in ("readers", "scorers", "weighters", "outputs"):
+    for kind in ("readers", "scorers", "weighters", "models", "outputs"):
         registry = pm.registry(kind)
         components[kind] = [{"id": ident, "plugin": registry.owner(ident),
                              "description": getattr(cls, "description", "")} for ident, cls in registry.items()]

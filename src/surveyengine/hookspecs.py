@@ -62,6 +62,16 @@ def surveyengine_register_weighters(registry: Registry) -> None:
 
 
 @hookspec
+def surveyengine_register_models(registry: Registry) -> None:
+    """Add structural-model estimators (PLS path modelling, ...).
+
+    Runs once per validation or build. Call ``registry.add(ModelClass)``; the
+    class follows :class:`surveyengine.interfaces.StructuralModel`. Its ``id`` is
+    what ``model.method`` names in the questionnaire.
+    """
+
+
+@hookspec
 def surveyengine_register_outputs(registry: Registry) -> None:
     """Add output formats (html, json, ...), chosen with ``build --format``.
 

@@ -117,29 +117,38 @@ class Fit:
         return to_weights(self.importance)
 
 
-def _matrices(view: View, spec: ModelSpec) -> tuple[np.ndarray, np.ndarray] | None:
-    """Each group's correlation matrix of [drivers..., outcome] and its model base."""
+def block_correlations(view: View, names: Sequence[str], block: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each group's pairwise correlation matrix of the variables ``names`` and its base: the fewest
+    (effective) respondents behind any of its correlations. ``block``: "factor" (per cell) or "item"
+    (per unit); None where the view has no such block."""
     cells = view.cells
     plan = cells.plan
     if plan is None:
         return None
-    names = plan.variables
-    wanted = [names.index(v) for v in (*spec.drivers, spec.outcome)]
-    if spec.block == "factor":
-        block, source = plan.factor_block, cells
+    variables = plan.variables
+    wanted = [variables.index(v) for v in names]
+    if block == "factor":
+        positions, source = plan.factor_block, cells
     else:
         if view.cross is None:
             return None
-        block, source = view.cross.variables, view.cross
-    position = {v: j for j, v in enumerate(block)}
+        positions, source = view.cross.variables, view.cross
+    position = {v: j for j, v in enumerate(positions)}
+    if any(v not in position for v in wanted):
+        return None
     columns = np.array([position[v] for v in wanted])
     sums = [getattr(source, name)[:, columns][:, :, columns] for name in ("xx", "xm", "x2m", "mm")]
     corr = pairwise_corr(*sums)
-    # the fewest respondents behind a correlation; weighted sums count weight, so scale to an effective base
+    # weighted sums count weight, not respondents: scale by the design's ratio of effective base to weight
     with np.errstate(invalid="ignore", divide="ignore"):
         design = np.where(cells.sum_w > 0, (cells.sum_w**2 / np.maximum(cells.sum_w2, 1e-300)) / cells.sum_w, 0.0)
     base = sums[3].min(axis=(1, 2)) * design
     return corr, base
+
+
+def _matrices(view: View, spec: ModelSpec) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each group's correlation matrix of [drivers..., outcome] and its model base."""
+    return block_correlations(view, (*spec.drivers, spec.outcome), spec.block)
 
 
 def wishart_correlations(corr: np.ndarray, df: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
@@ -180,9 +189,23 @@ class Weighting:
                     raise QuestionnaireError(f"index.options.{method}: {exc}") from None
 
     def _fit(self, method: str, matrices: np.ndarray) -> Any:
+        """Fit a stack of [drivers..., outcome] matrices; one by one for a weighter that takes one matrix."""
         weighter = self._instances[method]
+        target, drivers = matrices.shape[-1] - 1, list(range(matrices.shape[-1] - 1))
         with plugin_errors(f"weighter '{method}'", self.registry.owner(method)):
-            return weighter.fit(matrices, matrices.shape[-1] - 1, list(range(matrices.shape[-1] - 1)))
+            if getattr(weighter, "stacks", False):
+                return weighter.fit(matrices, target, drivers)
+            columns: dict[str, list[np.ndarray]] = {"importance_": [], "r2_": []}
+            size = matrices.shape[-1]
+            for matrix in matrices.reshape(-1, size, size):  # one instance refits: keep each fit's numbers
+                fitted = weighter.fit(matrix, target, drivers)
+                for name, values in columns.items():
+                    values.append(np.asarray(getattr(fitted, name), dtype=np.float64))
+            for name, values in columns.items():
+                shape = (0, len(drivers)) if name == "importance_" else (0,)
+                stacked = np.stack(values) if values else np.zeros(shape)
+                setattr(weighter, name, stacked.reshape(matrices.shape[:-2] + stacked.shape[1:]))
+            return weighter
 
     def fit(self, view: View, spec: ModelSpec, bootstrap: bool, seed_key: str,
             fallback: list[tuple[str, np.ndarray, np.ndarray] | None] | None = None) -> Fit | None:

@@ -48,14 +48,36 @@ class Scorer(Protocol):
 class Weighter(Protocol):
     """Derives importance of drivers from a correlation matrix (scikit-learn style).
 
-    ``__init__`` only stores parameters; ``fit`` sets ``importance_`` (one value
-    per driver) and ``r2_`` and returns ``self``.
+    ``__init__`` only stores parameters (the questionnaire's ``index.options.<id>``);
+    ``fit(corr, target, drivers)`` sets ``importance_`` (one value per driver, in
+    ``drivers`` order) and ``r2_`` and returns ``self``. A weighter whose class sets
+    ``stacks = True`` also takes a stack ``(..., k, k)`` and keeps the leading axes
+    in ``importance_`` and ``r2_``, so every unit and bootstrap draw is one call;
+    others are fitted matrix by matrix. Optional: ``standard_error_`` (sampling
+    error of a sampled method), ``warnings_`` (sentences for the report).
     """
 
     id: ClassVar[str]
     description: ClassVar[str]
 
     def fit(self, corr: np.ndarray, target: int, drivers: list[int]) -> Weighter: ...
+
+
+@runtime_checkable
+class StructuralModel(Protocol):
+    """Estimates a structural equation model from the indicators' correlation matrices (stacks ``(..., k, k)``).
+
+    ``__init__`` takes the questionnaire's ``model`` settings (``scheme``, ``tolerance``,
+    ``max_iterations``); ``fit(corr, blocks, paths)`` returns a
+    :class:`~surveyengine.pls.PLSFit`-shaped result: ``weights`` and ``loadings`` per
+    construct, ``coefficients`` (i -> j at ``[i, j]``), ``r2``, ``total_effects``,
+    ``iterations`` and ``converged``, all keeping the leading axes of ``corr``.
+    """
+
+    id: ClassVar[str]
+    description: ClassVar[str]
+
+    def fit(self, corr: np.ndarray, blocks: list[list[int]], paths: np.ndarray) -> Any: ...
 
 
 @runtime_checkable

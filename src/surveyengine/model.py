@@ -278,6 +278,33 @@ class Index(_Model):
         return self
 
 
+class Construct(_Model):
+    """A latent construct of the structural model, measured by its items (reflective, PLS mode A)."""
+
+    id: Id
+    label: Text | None = Field(default=None, description="Default: the factor's label, else the id.")
+    factor: Id | None = Field(default=None, description="Take the rating items of this factor (sub-factors included).")
+    items: tuple[Id, ...] = Field(default=(), description="Rating items measuring the construct (besides `factor`).")
+
+
+class StructuralModel(_Model):
+    """A structural equation model of satisfaction (ACSI / ECSI), estimated by PLS path modelling."""
+
+    constructs: tuple[Construct, ...] = Field(min_length=2)
+    paths: dict[Id, tuple[Id, ...]] = Field(
+        description="Each construct -> the constructs it drives, e.g. {image: [expectations, satisfaction]}.")
+    method: PluginId = Field(default="pls", description="Structural-model plugin (see 'surveyengine plugins').")
+    scheme: Literal["path", "centroid", "factorial"] = Field(
+        default="path", description="Inner weighting scheme of PLS: path weighting (the default), centroid, factorial.")
+    tolerance: float = Field(default=1e-7, gt=0, description="Convergence: largest change of an outer weight.")
+    max_iterations: int = Field(default=300, ge=1, description="Iteration limit of the PLS algorithm.")
+    bootstrap: int = Field(default=500, ge=0, le=100_000,
+                           description="Resamples for standard errors and intervals of the total's model (0: none).")
+    bootstrap_units: bool = Field(default=False, description="Also bootstrap the model of every segment unit.")
+    min_base: int = Field(default=100, ge=10, description="Fewest respondents for a unit's own model; smaller "
+                                                          "units' construct indices use the total's weights.")
+
+
 class Questionnaire(_Model):
     """A customer-satisfaction questionnaire."""
 
@@ -303,6 +330,7 @@ class Questionnaire(_Model):
     wave: Wave | None = None
     weights: Weighting | None = None
     index: Index = Field(default_factory=Index)
+    model: StructuralModel | None = Field(default=None, description="An ACSI/ECSI structural model (PLS).")
 
     @property
     def language(self) -> str:
@@ -334,6 +362,16 @@ class Questionnaire(_Model):
 
     def driver_ids(self) -> tuple[str, ...]:
         return self.index.drivers or tuple(f.id for f in self.factors)
+
+    def construct_items(self, construct: Construct) -> tuple[str, ...]:
+        """The rating items measuring ``construct``: its factor's (sub-factors included), then its own."""
+        found: list[str] = []
+        if construct.factor is not None:
+            factor = next((f for f in self.walk_factors() if f.id == construct.factor), None)
+            if factor is not None:
+                found.extend(i.id for i in factor.all_items() if i.question_type == "rating")
+        found.extend(construct.items)
+        return tuple(dict.fromkeys(found))
 
     def outcome_id(self) -> str:
         return self.index.outcome or self.outcomes.overall[0]

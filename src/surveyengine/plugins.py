@@ -36,6 +36,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "shapley",
     "betas",
     "ridge",
+    "pls_model",
     "mean_scorer",
     "box_scorer",
     "nps_scorer",
@@ -112,13 +113,14 @@ class PluginManager(pluggy.PluginManager):
             return getattr(self.hook, hook)(**kwargs)
 
     def registry(self, kind: str) -> Any:
-        """The registry of ``kind`` (readers, scorers, weighters, outputs), filled once per manager."""
+        """The registry of ``kind`` (readers, scorers, weighters, models, outputs), filled once per manager."""
         if kind not in self._registries:
             from . import interfaces
             from .registry import Registry
 
             protocol = {"readers": interfaces.Reader, "scorers": interfaces.Scorer,
-                        "weighters": interfaces.Weighter, "outputs": interfaces.Output}[kind]
+                        "weighters": interfaces.Weighter, "models": interfaces.StructuralModel,
+                        "outputs": interfaces.Output}[kind]
             registry: Registry[Any] = Registry(kind[:-1], protocol)
             self.call(f"surveyengine_register_{kind}", registry=registry)
             self._registries[kind] = registry

@@ -440,6 +440,7 @@ def _check_semantics(q: model.Questionnaire, out: _Collector, known_weighters: I
     _check_outcomes(q, items, out)
     _check_segments(q, out)
     _check_index(q, items, factors, out, known_weighters)
+    _check_model(q, items, factors, out)
     _check_weights(q, out)
     _check_languages(q, out)
 
@@ -564,6 +565,78 @@ def _check_index(q: model.Questionnaire, items: dict[str, Any], factors: dict[st
             if value is not None and value not in known:
                 out.add(f"unknown weighting method '{value}'{did_you_mean(value, known)}; installed: {', '.join(known)}",
                         ["index", key])
+
+
+def _check_model(q: model.Questionnaire, items: dict[str, Any], factors: dict[str, Any], out: _Collector) -> None:
+    """The structural model: known constructs, factors and rating items; every construct measured; no cycle."""
+    if q.model is None:
+        return
+    ids: dict[str, int] = {}
+    for index, construct in enumerate(q.model.constructs):
+        where = ["model", "constructs", index]
+        if construct.id in ids:
+            out.add(f"duplicate construct id '{construct.id}'", where + ["id"])
+        ids.setdefault(construct.id, index)
+        if construct.factor is not None and construct.factor not in factors:
+            out.add(f"construct '{construct.id}': unknown factor '{construct.factor}'"
+                    f"{did_you_mean(construct.factor, factors)}", where + ["factor"])
+        for position, item_id in enumerate(construct.items):
+            found = items.get(item_id)
+            if found is None:
+                out.add(f"construct '{construct.id}': unknown item '{item_id}'{did_you_mean(item_id, items)}",
+                        where + ["items", position])
+            elif found[0].question_type != "rating":
+                out.add(f"construct '{construct.id}': item '{item_id}' must be a rating item, not "
+                        f"{found[0].question_type}", where + ["items", position])
+        if construct.factor is None and not construct.items:
+            out.add(f"construct '{construct.id}' has no items: give it a factor or items", where)
+    for source, targets in q.model.paths.items():
+        if source not in ids:
+            out.add(f"path from unknown construct '{source}'{did_you_mean(source, ids)}", ["model", "paths", source],
+                    key=True)
+        for position, target in enumerate(targets):
+            if target not in ids:
+                out.add(f"path to unknown construct '{target}'{did_you_mean(target, ids)}",
+                        ["model", "paths", source, position])
+            elif target == source:
+                out.add(f"construct '{source}' cannot drive itself", ["model", "paths", source, position])
+    edges = {source: [t for t in targets if t in ids and t != source]
+             for source, targets in q.model.paths.items() if source in ids}
+    cycle = _find_cycle(edges)
+    if cycle:
+        out.add("the paths form a cycle: " + " -> ".join(cycle), ["model", "paths"])
+    linked = {source for source, targets in edges.items() if targets} | {t for ts in edges.values() for t in ts}
+    for construct in q.model.constructs:
+        if construct.id in ids and construct.id not in linked:
+            out.add(f"construct '{construct.id}' has no path to or from another construct",
+                    ["model", "constructs", ids[construct.id], "id"])
+
+
+def _find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
+    """A cycle in a directed graph (its nodes, the first repeated at the end), or None."""
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in edges.get(node, []):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in edges:
+        if start not in state:
+            found = visit(start)
+            if found:
+                return found
+    return None
 
 
 def _check_weights(q: model.Questionnaire, out: _Collector) -> None:

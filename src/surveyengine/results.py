@@ -86,6 +86,7 @@ class Group:
     comparison: dict[str, Any] = field(default_factory=dict)
     drivers: dict[str, Any] = field(default_factory=dict)  # importance models and priorities (importance.py)
     ranks: dict[str, Any] = field(default_factory=dict)  # a segment unit's place by CSI and by the equal-weight CSI
+    model: dict[str, Any] = field(default_factory=dict)  # construct indices (and the unit's own model), structural.py
 
     @property
     def suppressed(self) -> bool:
@@ -154,6 +155,8 @@ class Results:
     segments: list[SegmentResults] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     exclusions: list[dict[str, Any]] = field(default_factory=list)
+    model: dict[str, Any] = field(default_factory=dict)  # the structural model of the total (structural.py)
+    measurement: dict[str, Any] = field(default_factory=dict)  # reliability and validity (measurement.py)
     generated: str = ""
     comments: list[Comment] = field(default_factory=list)
     schema_version: int = RESULTS_SCHEMA_VERSION

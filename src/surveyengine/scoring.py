@@ -149,6 +149,7 @@ def _suppress(group: Group) -> None:
                 metrics[name] = Value(None)
     group.comparison = {}
     group.drivers = {}
+    group.model = {}
 
 
 def _complementary(groups: list[Group], parents: Iterable[int]) -> None:
@@ -269,6 +270,8 @@ def _league(units: list[Group]) -> None:
 def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, Any], pm: PluginManager,
           exclusions: list[dict[str, Any]] | None = None) -> Results:
     from .importance import INDEX, describe, fit_study, segment_order
+    from .measurement import for_study as measurement_of
+    from .structural import estimate as estimate_model
 
     q = study.questionnaire
     language = study.language
@@ -276,6 +279,7 @@ def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, An
     min_base, privacy_min = q.index.min_base, q.index.privacy_min
     total_view = views["total"]
     specs, study_fits = fit_study(study, pm, views, stats, labels)
+    model_section, model_groups = estimate_model(study, pm, views)
     index_spec = next((spec for spec in specs if spec.node == INDEX), None)
     drivers = list(index_spec.driver_ids) if index_spec else []
     equal = np.full(len(drivers), 1.0 / len(drivers)) if drivers else np.zeros(0)
@@ -290,6 +294,9 @@ def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, An
         index["equal"] = csi(view, drivers, equal)["value"]
         groups = _groups(view, run_scorers(view, study, pm), index, keys, items, privacy_min)
         _apply_bases(groups, min_base, privacy_min)
+        for group, entry in zip(groups, model_groups.get(view.name, ())):
+            if not group.suppressed:
+                group.model = entry
         if fits:
             hidden = np.array([g.suppressed for g in groups])
             for group, section in zip(groups, describe(fits, view, q, hidden, csi_weights if own_weights else None)):
@@ -399,6 +406,8 @@ def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, An
         segments=segments,
         warnings=[w.as_dict() for w in study.warnings],
         exclusions=exclusions or [],
+        model=model_section,
+        measurement=measurement_of(total_view, q, model_section),
         generated=build_date(),
     )
 

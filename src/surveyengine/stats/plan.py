@@ -36,7 +36,8 @@ Cross-products, pairwise-complete (for correlations, regressions, reliability)
   with 5% missing per item, only about 12% answer all 48 items).
   - the *factor block* (factor scores and outcomes) per cell, so factor-level
     importance merges to any roll-up, waves included;
-  - the *item block* (every driver item, factor scores and outcomes) per unit,
+  - the *item block* (every factor item, the structural model's indicators, factor
+    scores and outcomes) per unit,
     pooled over waves: item-level importance and measurement diagnostics per
     segment unit, hierarchy roll-up and total. Per unit and wave the base is
     too small for a model of fifty variables anyway.
@@ -129,7 +130,11 @@ def plan_for(q: Questionnaire, items: tuple[str, ...]) -> StatsPlan:
     factor_variables = tuple(len(items) + f for f in range(len(factors)))
     driver_items = tuple(index[i.id] for factor in q.factors for i in factor.all_items()
                          if i.id in index and i.question_type == "rating")
-    item_block = tuple(dict.fromkeys(driver_items + factor_variables + outcomes))
+    model_items: tuple[int, ...] = ()
+    if q.model is not None:  # the structural model's indicators, wherever they live in the questionnaire
+        model_items = tuple(index[i] for c in q.model.constructs for i in q.construct_items(c)
+                            if i in index and q.item(i).question_type == "rating")
+    item_block = tuple(dict.fromkeys(driver_items + model_items + factor_variables + outcomes))
     factor_block = tuple(dict.fromkeys(factor_variables + outcomes))
     return StatsPlan(items, tuple(factors), tuple(discrete), tuple(lows), max(widths, default=0), gaps, complaint,
                      outcomes, item_block, factor_block)

@@ -1,0 +1,138 @@
+"""Measurement quality: do a factor's (or construct's) items measure one thing, and different things from
+the others? Computed from the total's item block (pairwise-complete, weighted) — no rows.
+
+Per block of items: loadings (a construct's from the structural model; a factor's on the first principal
+component of its items' correlations, which is PLS mode A with the block as its own proxy), composite
+reliability ``(Σλ)² / ((Σλ)² + Σ(1 − λ²))``, average variance extracted (AVE) ``mean λ²``, Cronbach's alpha
+(raw, from covariances, and standardized, from the mean correlation). Between blocks: the
+heterotrait-monotrait ratio (HTMT; Henseler, Ringle & Sarstedt 2015): the mean absolute correlation between
+the two blocks' items over the geometric mean of the mean absolute correlations within each (undefined for a
+one-item block). Flags use ``THRESHOLDS`` (Hair et al.; Henseler et al. 2015 for HTMT 0.85).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .results import clean
+from .stats import pairwise_cov
+
+THRESHOLDS = {"loading": 0.7, "composite_reliability": 0.7, "ave": 0.5, "alpha": 0.7, "htmt": 0.85}
+
+
+def principal_loadings(corr: np.ndarray) -> np.ndarray:
+    """Loadings of each item on the first principal component of ``corr``, signed so that they sum positive."""
+    eigenvalues, vectors = np.linalg.eigh(corr)
+    loadings = vectors[:, -1] * np.sqrt(max(eigenvalues[-1], 0.0))
+    return loadings if loadings.sum() >= 0 else -loadings
+
+
+def reliability(loadings: np.ndarray, corr: np.ndarray, cov: np.ndarray) -> dict[str, float]:
+    k = loadings.size
+    total = loadings.sum() ** 2
+    error = float(np.sum(1 - loadings**2))
+    out = {"composite_reliability": total / (total + error) if k > 1 else np.nan, "ave": float(np.mean(loadings**2))}
+    if k > 1:
+        out["alpha"] = k / (k - 1) * (1 - np.trace(cov) / cov.sum())
+        mean_r = (corr.sum() - k) / (k * (k - 1))
+        out["alpha_standardized"] = k * mean_r / (1 + (k - 1) * mean_r)
+    else:
+        out["alpha"] = out["alpha_standardized"] = np.nan
+    return out
+
+
+def htmt(corr: np.ndarray, blocks: Sequence[Sequence[int]]) -> np.ndarray:
+    """HTMT between every pair of blocks (indices into ``corr``); NaN where a block has one item."""
+    absolute = np.abs(corr)
+    monotrait = []
+    for block in blocks:
+        b = list(block)
+        k = len(b)
+        monotrait.append((absolute[np.ix_(b, b)].sum() - k) / (k * (k - 1)) if k > 1 else np.nan)
+    out = np.full((len(blocks), len(blocks)), np.nan)
+    for i, a in enumerate(blocks):
+        for j, b in enumerate(blocks):
+            if i != j:
+                with np.errstate(invalid="ignore"):
+                    out[i, j] = absolute[np.ix_(list(a), list(b))].mean() / np.sqrt(monotrait[i] * monotrait[j])
+    return out
+
+
+def assess(names: Sequence[str], items: Sequence[Sequence[str]], corr: np.ndarray, cov: np.ndarray,
+           loadings: Sequence[np.ndarray] | None = None) -> dict[str, Any]:
+    """Every block's reliability and flags, and HTMT between blocks; ``corr``/``cov`` over all blocks' items
+    in order, ``loadings`` per block where a model gave them (else principal-component loadings)."""
+    blocks, start = [], 0
+    for members in items:
+        blocks.append(list(range(start, start + len(members))))
+        start += len(members)
+    entries = []
+    for position, (name, members, block) in enumerate(zip(names, items, blocks)):
+        sub_corr, sub_cov = corr[np.ix_(block, block)], cov[np.ix_(block, block)]
+        lam = np.asarray(loadings[position]) if loadings is not None else principal_loadings(sub_corr)
+        figures = reliability(lam, sub_corr, sub_cov)
+        flags = [f"item '{item}' loads {value:.2f} (below {THRESHOLDS['loading']})"
+                 for item, value in zip(members, lam) if value < THRESHOLDS["loading"]]
+        for key, label in (("composite_reliability", "composite reliability"), ("ave", "AVE"),
+                           ("alpha", "Cronbach's alpha")):
+            value = figures[key]
+            if np.isfinite(value) and value < THRESHOLDS[key]:
+                flags.append(f"{label} {value:.2f} is below {THRESHOLDS[key]}")
+        loaded = [{"id": item, "loading": clean(value)} for item, value in zip(members, lam)]
+        entries.append({"id": name, "items": loaded,
+                        **{key: clean(value) for key, value in figures.items()}, "flags": flags})
+    ratios = htmt(corr, blocks)
+    pairs = []
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            value = ratios[i, j]
+            pair = {"a": names[i], "b": names[j], "htmt": clean(value)}
+            if np.isfinite(value) and value > THRESHOLDS["htmt"]:
+                entries[i]["flags"].append(f"HTMT with '{names[j]}' is {value:.2f} (above {THRESHOLDS['htmt']}): "
+                                           "the two may not be distinct")
+                entries[j]["flags"].append(f"HTMT with '{names[i]}' is {value:.2f} (above {THRESHOLDS['htmt']}): "
+                                           "the two may not be distinct")
+            pairs.append(pair)
+    return {"blocks": entries, "htmt": pairs}
+
+
+def for_study(view: Any, q: Any, model: dict[str, Any]) -> dict[str, Any]:
+    """Measurement quality of the factors (two or more rating items) and of the model's constructs, in ``view``'s
+    first group (the total)."""
+    from .importance import block_correlations
+
+    cross = view.cross
+    plan = view.cells.plan
+    if cross is None or plan is None:
+        return {}
+    available = {plan.variables[v] for v in cross.variables}
+    out: dict[str, Any] = {"thresholds": dict(THRESHOLDS)}
+    factors = [(f.id, [i.id for i in f.all_items() if i.question_type == "rating" and i.id in available])
+               for f in q.walk_factors()]
+    factors = [(name, items) for name, items in factors if len(items) >= 2]
+    groups: list[tuple[str, list[tuple[str, list[str]]], list[np.ndarray] | None]] = [("factors", factors, None)]
+    if model.get("estimated"):
+        constructs = [(c["id"], [i["id"] for i in c["items"]]) for c in model["constructs"]]
+        loadings = [np.array([i["loading"] for i in c["items"]], dtype=np.float64) for c in model["constructs"]]
+        groups.append(("constructs", constructs, loadings))
+    for section, blocks, loadings in groups:
+        if not blocks:
+            continue
+        names = [name for name, _ in blocks]
+        items = [members for _, members in blocks]
+        flat = [i for members in items for i in members]
+        found = block_correlations(view, flat, "item")
+        if found is None:
+            continue
+        corr = found[0][0]
+        position = {v: j for j, v in enumerate(cross.variables)}
+        columns = np.array([position[plan.variables.index(i)] for i in flat])
+        sums = [getattr(cross, name)[0][np.ix_(columns, columns)] for name in ("xx", "xm", "x2m", "mm")]
+        cov = pairwise_cov(*sums)
+        if not (np.isfinite(corr).all() and np.isfinite(cov).all()):
+            continue
+        out[section] = assess(names, items, corr, cov, loadings)
+    return out
