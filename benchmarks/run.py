@@ -234,6 +234,114 @@ def build_cached() -> list[dict[str, Any]]:
             {"name": "rebuild, data unchanged (cache)", "seconds": again, "cached": str(report.cached)}]
 
 
+def _scored() -> tuple[Any, Any]:
+    """The benchmark study scored, with its comments: what the site renders."""
+    from surveyengine import comments, scoring, stats
+    from surveyengine.plugins import get_plugin_manager
+    from surveyengine.views import labels_of
+
+    study, responses = _responses()
+    pm = get_plugin_manager()
+    summary = stats.compute_all(responses, stats.plan_for(study.questionnaire, responses.items))
+    labels = labels_of(responses)
+    results = scoring.score(study, summary, labels, responses.account(), pm)
+    results.comments = comments.publish(comments.collect(responses, study.questionnaire), labels, results)
+    return study, results
+
+
+@benchmark
+def render_site() -> list[dict[str, Any]]:
+    """The site for 550 segment units (500 dealers, 50 regions), after scoring: every page, every chart."""
+    import shutil
+    import tempfile
+
+    from surveyengine.site import build_site
+
+    study, results = _scored()
+    folders: list[Path] = []
+
+    def render() -> Any:
+        folders.append(Path(tempfile.mkdtemp(dir=CACHE)))
+        return build_site(results, study, folders[-1])
+
+    cpu = time.process_time()
+    seconds, files = best_of(3, render)
+    cpu = (time.process_time() - cpu) / 3
+    size = sum(p.stat().st_size for p in folders[-1].rglob("*") if p.is_file())
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+    return [{"name": "render the site (after scoring)", "seconds": seconds, "cpu_mean": cpu, "files": len(files),
+             "megabytes": size / 2**20, "comments": len(results.comments),
+             "segment_units": sum(len(s.units) for s in results.segments)}]
+
+
+@benchmark
+def chart_library() -> list[dict[str, Any]]:
+    """The charts of 500 segment pages (factor bars, CSI against parent and average, a 12-wave trend of three
+    lines), drawn by the site's SVG helpers and macros and by pygal, a well-kept SVG charting library."""
+    import random
+
+    from surveyengine.site import charts
+    from surveyengine.site.builder import _environment
+    from surveyengine.site.themes import load_theme
+
+    rng = random.Random(1)
+    waves = [f"2026-{m:02d}" for m in range(1, 13)]
+    pages = [{"factors": [{"label": f, "value": rng.uniform(50, 90), "ci_low": None, "ci_high": None}
+                          for f in ("Product", "Service", "Corporate image")],
+              "csi": [{"label": name, "value": rng.uniform(55, 80)} for name in ("Dealer", "Region", "All")],
+              "trend": [{"name": name, "values": [rng.uniform(55, 80) for _ in waves]}
+                        for name in ("Dealer", "Region", "All")]} for _ in range(500)]
+    theme = load_theme("default")
+    env = _environment(theme)
+    template = env.from_string(
+        '{% from "_charts.html" import bar_chart, trend_chart with context %}'
+        "{{ bar_chart('f', 'Factors', 'd', factors, 'Score') }}{{ bar_chart('c', 'CSI', 'd', csi, 'CSI') }}"
+        "{{ trend_chart('t', 'Trend', 'd', trend) }}")
+    words = theme.gettext("en")
+
+    def ours() -> int:
+        size = 0
+        for page in pages:
+            size += len(template.render(t=words, factors=charts.bars(page["factors"], low=0, high=100),
+                                        csi=charts.bars(page["csi"], low=0, high=100),
+                                        trend=charts.trend(waves, page["trend"])))
+        return size
+
+    rows = []
+    seconds, size = best_of(3, ours)
+    rows.append({"name": "surveyengine SVG helpers + jinja2 macros (with data tables)", "seconds": seconds,
+                 "megabytes": size / 2**20})
+    try:
+        import pygal
+    except ImportError:
+        rows.append({"name": "pygal (not installed: pip install pygal)", "seconds": float("nan")})
+        return rows
+    config = pygal.Config(disable_xml_declaration=True, js=[], show_legend=True)
+
+    def theirs() -> int:
+        size = 0
+        for page in pages:
+            bar = pygal.HorizontalBar(config, range=(0, 100), title="Factors")
+            for row in page["factors"]:
+                bar.add(row["label"], row["value"])
+            size += len(bar.render())
+            bar = pygal.HorizontalBar(config, range=(0, 100), title="CSI")
+            for row in page["csi"]:
+                bar.add(row["label"], row["value"])
+            size += len(bar.render())
+            line = pygal.Line(config, title="Trend", x_labels=waves)
+            for series in page["trend"]:
+                line.add(series["name"], series["values"])
+            size += len(line.render())
+        return size
+
+    seconds, size = best_of(1, theirs)
+    rows.append({"name": f"pygal {pygal.__version__} (no data tables, no scripts)", "seconds": seconds,
+                 "megabytes": size / 2**20})
+    return rows
+
+
 @benchmark
 def weighting_stage() -> list[dict[str, Any]]:
     """Every importance model (index and item level) for the total, each wave and every segment unit, with the

@@ -37,7 +37,7 @@ class BuildReport:
 
 def summarise(study: Study, pm: PluginManager, say: Callable[[str], None], use_cache: bool = True) -> tuple[Any, bool]:
     """Read, validate and pass over the data once; or take the cached summary of the same inputs."""
-    from . import cache, stats
+    from . import cache, comments, stats
     from .data import load_responses, resolve_files
 
     key = cache.key_for(study, [path for path, _ in resolve_files(study)]) if use_cache else None
@@ -50,7 +50,8 @@ def summarise(study: Study, pm: PluginManager, say: Callable[[str], None], use_c
     responses = load_responses(study, pm)
     say(f"computing statistics for {responses.n:,} respondents")
     plan = stats.plan_for(study.questionnaire, responses.items)
-    summary = cache.Summary.from_responses(responses, stats.compute_all(responses, plan))
+    summary = cache.Summary.from_responses(responses, stats.compute_all(responses, plan),
+                                           comments.collect(responses, study.questionnaire))
     if key is not None:
         cache.save(study, key, summary)
     return summary, False
@@ -58,14 +59,17 @@ def summarise(study: Study, pm: PluginManager, say: Callable[[str], None], use_c
 
 def build(study: Study, pm: PluginManager, out_dir: Path, formats: tuple[str, ...] = ("html",),
           progress: Callable[[str], None] | None = None, use_cache: bool = True) -> BuildReport:
-    from . import scoring
+    from . import comments, scoring
 
     say = progress or (lambda message: None)
     outputs = pm.registry("outputs")
     writers = [(fmt, outputs.get(fmt)) for fmt in formats]  # unknown formats fail before any work
+    # the site last: its downloads page links to the files the other outputs wrote
+    writers.sort(key=lambda writer: writer[0] == "html")
     summary, cached = summarise(study, pm, say, use_cache)
     say("scoring")
     results = scoring.score(study, summary.stats, summary.labels, summary.account, pm, summary.exclusions)
+    results.comments = comments.publish(summary.comments, summary.labels, results)
 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)

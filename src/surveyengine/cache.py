@@ -26,11 +26,12 @@ from .stats import CellStats, FactorScore, StatsPlan, StudyStats, UnitCross
 from .views import Labels
 
 if TYPE_CHECKING:
+    from .comments import CommentTable
     from .data import Responses
     from .study import Study
 
 CACHE_DIR = ".surveyengine-cache"
-FORMAT = 3  # 2: gap_wsum2 and split_wsum2; 3: replicate groups
+FORMAT = 4  # 2: gap_wsum2 and split_wsum2; 3: comments; 4: replicate groups
 MAX_EXCLUSIONS_KEPT = 10_000
 
 
@@ -43,14 +44,16 @@ class Summary:
     findings: list[Problem] = field(default_factory=list)
     findings_total: int = 0
     bad_rows: int = 0  # rows excluded for bad data (not by a configured quality check)
+    comments: CommentTable | None = None
 
     @classmethod
-    def from_responses(cls, responses: Responses, stats: StudyStats) -> Summary:
+    def from_responses(cls, responses: Responses, stats: StudyStats,
+                       comments: CommentTable | None = None) -> Summary:
         from .views import labels_of
 
         return cls(stats, labels_of(responses), responses.account(),
                    [e.as_dict() for e in responses.exclusions[:MAX_EXCLUSIONS_KEPT]], list(responses.findings),
-                   responses.findings_total, sum(1 for e in responses.exclusions if e.kind == "error"))
+                   responses.findings_total, sum(1 for e in responses.exclusions if e.kind == "error"), comments)
 
 
 def _file_hash(path: Path, memo: dict[str, Any]) -> str:
@@ -110,6 +113,9 @@ def save(study: Study, key: str, summary: Summary) -> None:
     if replicates is not None:
         for name in ("xx", "xm", "x2m", "mm"):
             arrays[f"replicates.{name}"] = getattr(replicates, name)
+    comments = summary.comments
+    if comments is not None:
+        arrays.update({f"comments.{name}": values for name, values in comments.arrays().items()})
     meta = {
         "format": FORMAT,
         "key": key,
@@ -124,6 +130,7 @@ def save(study: Study, key: str, summary: Summary) -> None:
         "findings": [p.as_dict() for p in summary.findings],
         "findings_total": summary.findings_total,
         "bad_rows": summary.bad_rows,
+        "comments": None if comments is None else {"items": comments.items, "text": comments.text},
     }
     try:
         folder.mkdir(exist_ok=True)
@@ -173,6 +180,13 @@ def load(study: Study, key: str) -> Summary | None:
                                **{name: arrays[f"replicates.{name}"] for name in ("xx", "xm", "x2m", "mm")})
     findings = [Problem(p["message"], Location(p["file"], p["line"], p["column"], p["row"]), p["severity"],
                         p["key_path"]) for p in meta["findings"]]
+    comments = None
+    if meta.get("comments") is not None:
+        from .comments import CommentTable
+
+        comments = CommentTable.from_arrays(meta["comments"]["items"], meta["comments"]["text"],
+                                            {name.removeprefix("comments."): values for name, values in arrays.items()
+                                             if name.startswith("comments.")})
     return Summary(StudyStats(cells, units, arrays["unit_of_cell"], replicates),
                    Labels(meta["labels"]["segments"], meta["labels"]["waves"]), meta["account"], meta["exclusions"],
-                   findings, meta["findings_total"], meta["bad_rows"])
+                   findings, meta["findings_total"], meta["bad_rows"], comments)

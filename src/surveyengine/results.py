@@ -130,6 +130,18 @@ class ItemInfo:
     expectation: str | None = None
 
 
+@dataclass(slots=True)
+class Comment:
+    """One open answer (untrusted text, escaped by every output); see surveyengine.comments."""
+
+    item: str  # the text item answered
+    text: str
+    wave: str | None
+    units: dict[str, str]  # segment id -> unit code; a suppressed unit's code is left out
+    score: float | None = None  # the respondent's overall-satisfaction answer, if any
+    complained: bool | None = None  # the answer to the complaint question, if asked
+
+
 @dataclass
 class Results:
     study: dict[str, Any]
@@ -146,6 +158,7 @@ class Results:
     model: dict[str, Any] = field(default_factory=dict)  # the structural model of the total (structural.py)
     measurement: dict[str, Any] = field(default_factory=dict)  # reliability and validity (measurement.py)
     generated: str = ""
+    comments: list[Comment] = field(default_factory=list)
     schema_version: int = RESULTS_SCHEMA_VERSION
 
     def factor(self, factor_id: str) -> FactorInfo:
