@@ -204,13 +204,17 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Site]]
         config.write_text(config.read_text(encoding="utf-8") + "language: zh\n", encoding="utf-8")
         _run("build", str(study), "--quiet", "--out", str(www / "reports" / "acme-zh"),
              "--base-url", "/reports/acme-zh/")
+        acsi = base / "acsi"  # the ACSI example: a structural model, so its model page is crawled too
+        _run("init", str(acsi), "--example", "acsi", "--n", "800")
+        _run("build", str(acsi), "--quiet", "--out", str(www / "reports" / "acsi"), "--base-url", "/reports/acsi/")
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(www)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     origin = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         yield {"en": Site("en", www / "reports" / "acme", origin + SUBPATH),
-               "zh": Site("zh", www / "reports" / "acme-zh", origin + "/reports/acme-zh/")}
+               "zh": Site("zh", www / "reports" / "acme-zh", origin + "/reports/acme-zh/"),
+               "acsi": Site("acsi", www / "reports" / "acsi", origin + "/reports/acsi/")}
     finally:
         server.shutdown()
         server.server_close()
@@ -430,7 +434,7 @@ def _report(lines: list[str], limit: int = 40) -> str:
 # ------------------------------------------------------------------------------------------------ the tests
 
 @pytest.mark.parametrize("how", ["http", "file"])
-@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("language", ["en", "zh", "acsi"])
 def test_every_page_loads_cleanly_and_every_link_resolves(crawls: Any, language: str, how: str) -> None:
     result = crawls[language, how]
     assert "index.html" in result.visits and len(result.visits) >= 2, sorted(result.visits)
@@ -513,7 +517,7 @@ def test_screenshots_at_phone_and_desktop_widths(shots: dict[str, Shots], langua
     assert not result.problems, _report(result.problems)
 
 
-@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("language", ["en", "zh", "acsi"])
 def test_pages_fit_a_phone_screen(shots: dict[str, Shots], language: str) -> None:
     """At 390 px nothing makes the page scroll sideways (a wide table or chart scrolls inside its own box)."""
     assert not shots[language].too_wide, _report(shots[language].too_wide)

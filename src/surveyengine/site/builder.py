@@ -222,6 +222,9 @@ class SiteBuilder:
             nav.append({"url": "waves.html", "title": t["waves"]})
         if has_complaints:
             nav.append({"url": "complaints.html", "title": t["complaints"]})
+        has_model = bool(results.model.get("estimated"))
+        if has_model:
+            nav.append({"url": "model.html", "title": t["model"]})
         nav += [{"url": "comments.html", "title": t["comments"]},
                 {"url": "methodology.html", "title": t["methodology"]},
                 {"url": "downloads.html", "title": t["downloads"]}]
@@ -260,6 +263,8 @@ class SiteBuilder:
             self.render("waves.html", "waves.html", **self.waves())
         if has_complaints:
             self.render("complaints.html", "complaints.html", **self.complaints())
+        if has_model:
+            self.render("model.html", "model.html", **self.model())
         self.render("comments.html", "comments.html", **self.comments())
         self.render("methodology.html", "methodology.html", consultant=methodology_page, **self.methodology())
         self.render("downloads.html", "downloads.html", downloads=self.downloads())
@@ -673,6 +678,27 @@ class SiteBuilder:
                 "complaint": q.outcomes.complaint, "wave": q.wave,
                 "wave_label": q.text(q.wave.label, language) if q.wave and q.wave.label else "",
                 "segments": q.segments, "weights_config": q.weights}
+
+    def model(self) -> dict[str, Any]:
+        """The structural model page: the path diagram, paths, constructs, outer model, measurement quality."""
+        from . import charts
+
+        model = self.results.model
+        labels = {c["id"]: c["label"] for c in model["constructs"]}
+        indices = self.results.total.model.get("indices", {})
+        nodes = [{"id": c["id"], "label": c["label"], "r2": c["r2"]} for c in model["constructs"]]
+        edges = [{"from": p["from"], "to": p["to"], "value": p["coefficient"],
+                  "significant": p.get("ci_low") is not None and (p["ci_low"] > 0 or p["ci_high"] < 0)}
+                 for p in model["paths"]]
+        paths = [{**p, "from_label": labels[p["from"]], "to_label": labels[p["to"]], "significant": e["significant"]}
+                 for p, e in zip(model["paths"], edges)]
+        constructs = [{**c, "index": indices.get(c["id"])} for c in model["constructs"]]
+        quality = self.results.measurement
+        waves = [{"label": g.label, "indices": g.model.get("indices", {})} for g in self.results.waves if g.model]
+        return {"model": model, "diagram": charts.path_diagram(nodes, edges), "paths": paths,
+                "constructs": constructs, "construct_label": labels,
+                "quality": quality, "quality_labels": {**{f.id: f.label for f in self.results.factors}, **labels},
+                "model_waves": waves}
 
     def downloads(self) -> list[dict[str, Any]]:
         """The files other outputs wrote into the site folder before it: results.json, tables/*.csv."""

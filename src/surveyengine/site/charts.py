@@ -349,3 +349,80 @@ def scatter(points: Sequence[dict[str, Any]], *, cut_x: float | None, cut_y: flo
     x_ticks = [{"x": sx(t), "label": _tick_label(t)} for t in nice_ticks(x_lo, x_hi) if x_lo <= t <= x_hi]
     y_ticks = [{"y": sy(t), "label": _tick_label(t)} for t in nice_ticks(y_lo, y_hi) if y_lo <= t <= y_hi]
     return ScatterChart(width, height, (left, top, right, bottom), out, cx, cy, x_ticks, y_ticks, quadrants)
+
+
+def _two_lines(text: str, width: float) -> list[str]:
+    """``text`` on at most two lines of about ``width`` px, broken between words (CJK: anywhere)."""
+    if text_units(text) * CHAR_WIDTH <= width:
+        return [text]
+    words = text.split(" ")
+    if len(words) == 1:  # no spaces (Chinese): cut in the middle
+        half = len(text) // 2
+        return [fit(text[:half], width), fit(text[half:], width)]
+    first: list[str] = []
+    while words and text_units(" ".join(first + words[:1])) * CHAR_WIDTH <= width:
+        first.append(words.pop(0))
+    if not first:
+        first.append(words.pop(0))
+    return [fit(" ".join(first), width), fit(" ".join(words), width)] if words else [fit(" ".join(first), width)]
+
+
+def path_diagram(nodes: Sequence[dict[str, Any]], edges: Sequence[dict[str, Any]], *, width: int = 980,
+                 box_height: float = 62.0, row_gap: float = 24.0, column_gap: float = 46.0) -> dict[str, Any]:
+    """A structural model as boxes and arrows: constructs in columns by their depth in the paths (exogenous
+    first). An arrow to the next column is straight; one that skips columns arcs above or below the boxes,
+    higher the more it skips, so no arrow crosses a box. ``nodes``: {"id", "label", "r2"}; ``edges``:
+    {"from", "to", "value", "significant"}."""
+    ids = [n["id"] for n in nodes]
+    depth = {i: 0 for i in ids}
+    for _ in ids:  # longest path from an exogenous construct (the model has no cycle)
+        for e in edges:
+            depth[e["to"]] = max(depth[e["to"]], depth[e["from"]] + 1)
+    columns = max(depth.values(), default=0) + 1
+    per_column: dict[int, list[str]] = {}
+    for i in ids:
+        per_column.setdefault(depth[i], []).append(i)
+    rows = max((len(v) for v in per_column.values()), default=1)
+    box_width = min(160.0, (width - column_gap * (columns - 1)) / columns)
+    spans = [depth[e["to"]] - depth[e["from"]] for e in edges]
+    arc = 26.0  # px of height per skipped column
+    margin = arc * max([s for s in spans if s > 1] + [0]) / 2 + 30  # the highest arc, its label, and air
+    body = rows * (box_height + row_gap) - row_gap
+    height = body + 2 * margin
+    step = box_width + column_gap
+    placed: dict[str, dict[str, Any]] = {}
+    for column, members in per_column.items():
+        offset = margin + (body - (len(members) * (box_height + row_gap) - row_gap)) / 2
+        for k, node_id in enumerate(members):
+            node = next(n for n in nodes if n["id"] == node_id)
+            x, y = column * step, offset + k * (box_height + row_gap)
+            lines = _two_lines(str(node["label"]), box_width - 10)
+            top = y + (22 if len(lines) == 2 else 28) - (0 if node.get("r2") is not None else -6)
+            placed[node_id] = {"id": node_id, "lines": [{"text": line, "y": _r(top + 15 * k)}
+                                                        for k, line in enumerate(lines)],
+                               "full_label": node["label"], "x": _r(x), "y": _r(y), "w": _r(box_width),
+                               "h": box_height, "cx": _r(x + box_width / 2),
+                               "r2": None if node.get("r2") is None else f"R² {node['r2']:.2f}",
+                               "r2_y": _r(top + 15 * len(lines))}
+    arrows = []
+    skipping = 0
+    for e, span in zip(edges, spans):
+        a, b = placed[e["from"]], placed[e["to"]]
+        if span <= 1 and abs(a["y"] - b["y"]) < box_height:
+            x1, y1, x2, y2 = a["x"] + box_width, a["y"] + box_height / 2, b["x"] - 2, b["y"] + box_height / 2
+            path = f"M{_r(x1)},{_r(y1)} L{_r(x2)},{_r(y2)}"
+            label_x, label_y = (x1 + x2) / 2, (y1 + y2) / 2 - 5
+        else:  # over the top (or under the bottom, alternately) of the boxes in between
+            above = skipping % 2 == 0
+            skipping += 1
+            lift = arc * span / 2 + 10
+            x1, x2 = a["cx"], b["cx"]
+            y1 = a["y"] if above else a["y"] + box_height
+            y2 = (b["y"] if above else b["y"] + box_height) - (2 if above else -2)
+            control_y = min(y1, y2) - 2 * lift if above else max(y1, y2) + 2 * lift
+            path = f"M{_r(x1)},{_r(y1)} Q{_r((x1 + x2) / 2)},{_r(control_y)} {_r(x2)},{_r(y2)}"
+            label_x, label_y = (x1 + x2) / 2, 0.25 * y1 + 0.5 * control_y + 0.25 * y2 + (-4 if above else 12)
+        arrows.append({"from": e["from"], "to": e["to"], "d": path, "label_x": _r(label_x),
+                       "label_y": _r(label_y), "text": number(e["value"], 2),
+                       "significant": bool(e.get("significant"))})
+    return {"width": width, "height": _r(height), "nodes": list(placed.values()), "edges": arrows}
