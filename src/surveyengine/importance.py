@@ -385,11 +385,15 @@ def ranks(importance: np.ndarray, low: np.ndarray | None, high: np.ndarray | Non
 
 def quadrants(weights: np.ndarray, performance: np.ndarray) -> list[list[str | None]]:
     """Martilla & James quadrant of each driver: cut lines at the mean weight and the mean performance."""
+    def row_mean(values: np.ndarray) -> np.ndarray:  # of the finite entries; NaN for a row without any
+        finite = np.isfinite(values)
+        count = finite.sum(axis=1, keepdims=True)
+        total = np.where(finite, values, 0.0).sum(axis=1, keepdims=True)
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
     with np.errstate(invalid="ignore"):
-        important = weights >= np.nanmean(weights, axis=1, keepdims=True) - 1e-12
-        mean_performance = np.nanmean(np.where(np.isfinite(performance), performance, np.nan), axis=1, keepdims=True) \
-            if np.isfinite(performance).any() else np.full((performance.shape[0], 1), np.nan)
-        performing = performance >= mean_performance
+        important = weights >= row_mean(weights) - 1e-12
+        performing = performance >= row_mean(performance)
     known = np.isfinite(performance) & np.isfinite(weights)
     return [[QUADRANTS[(bool(i), bool(p))] if k else None for i, p, k in zip(ir, pr, kr)]
             for ir, pr, kr in zip(important, performing, known)]

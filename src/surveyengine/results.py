@@ -53,7 +53,8 @@ def clean_array(values: np.ndarray) -> list[Any]:
     array = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(array)
     with np.errstate(divide="ignore", invalid="ignore"):
-        magnitude = np.floor(np.log10(np.abs(np.where(finite & (array != 0), array, 1.0))))
+        # a subnormal (below 1e-300) would overflow the scale: it rounds as if it were 1e-300, to zero
+        magnitude = np.maximum(np.floor(np.log10(np.abs(np.where(finite & (array != 0), array, 1.0)))), -300)
         scale = 10.0 ** (5 - magnitude)
         rounded = np.where(finite, np.round(array * scale) / scale, np.nan)
     if rounded.ndim == 2:  # a distribution per group: None for a group without one

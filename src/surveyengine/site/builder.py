@@ -720,5 +720,8 @@ def _inline_bar(value_: float | None, low: float | None, high: float | None, ave
     """A league-table row's bar on a 0-100 axis: the value, its interval, the average."""
     if value_ is None:
         return None
-    clamp = (lambda v: None if v is None else round(min(max(v, 0.0), 100.0), 1))
+
+    def clamp(v: float | None) -> float | None:
+        return None if v is None else round(min(max(v, 0.0), 100.0), 1)
+
     return {"w": clamp(value_), "lo": clamp(low), "hi": clamp(high), "avg": clamp(average)}
