@@ -113,14 +113,7 @@ def _yes_values(q: Questionnaire) -> list[float]:
     """The stored values of the complaint item that mean 'complained' (text codes are stored as positions)."""
     complaint = q.outcomes.complaint
     assert complaint is not None
-    values = []
-    for code in complaint.yes:
-        if isinstance(code, int):
-            values.append(float(code))
-        else:
-            options = list(q.choices[q.item(complaint.item).choices].options)  # type: ignore[index]
-            values.append(float(options.index(code) + 1))
-    return values
+    return [q.stored_value(complaint.item, code) for code in complaint.yes]
 
 
 def publish(table: CommentTable | None, labels: Labels, results: Results) -> list[Comment]:

@@ -12,7 +12,7 @@ JSON Schema that editors autocomplete comes from these classes
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -362,6 +362,14 @@ class Questionnaire(_Model):
 
     def driver_ids(self) -> tuple[str, ...]:
         return self.index.drivers or tuple(f.id for f in self.factors)
+
+    def stored_value(self, item_id: str, code: Any) -> float:
+        """How the data layer stores answer ``code`` of ``item_id``: an integer code as itself, a text code
+        as its position (1-based) in the item's choice list."""
+        if isinstance(code, int):
+            return float(code)
+        options = list(self.choices[self.item(item_id).choices].options)  # type: ignore[index]
+        return float(options.index(code) + 1)
 
     def construct_items(self, construct: Construct) -> tuple[str, ...]:
         """The rating items measuring ``construct``: its factor's (sub-factors included), then its own."""

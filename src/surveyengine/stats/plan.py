@@ -125,14 +125,7 @@ def plan_for(q: Questionnaire, items: tuple[str, ...]) -> StatsPlan:
     complaint = None
     if q.outcomes.complaint is not None and q.outcomes.complaint.item in index:
         c = q.outcomes.complaint
-        yes = []
-        for code in c.yes:
-            if isinstance(code, int):
-                yes.append(float(code))
-            else:
-                options = list(q.choices[q.item(c.item).choices].options)  # type: ignore[index]
-                yes.append(float(options.index(code) + 1))
-        complaint = (index[c.item], tuple(yes))
+        complaint = (index[c.item], tuple(q.stored_value(c.item, code) for code in c.yes))
     outcome_ids = [o for o in (*q.outcomes.overall, q.outcomes.recommend, q.outcomes.repurchase)
                    if o is not None and o in index and q.item(o).question_type == "rating"]
     outcomes = tuple(dict.fromkeys(index[o] for o in outcome_ids))
