@@ -978,8 +978,9 @@ def _quality_flags(q: Questionnaire, quality: Any, numeric: list[Item], answers:
         rating = {index[i.id] for i in numeric if i.question_type == "rating" and i.when is None}
     low = np.full(n, np.inf, dtype=np.float32)
     high = np.full(n, -np.inf, dtype=np.float32)
-    grid_unanswered = np.zeros(n, dtype=np.int32)
-    unanswered = np.zeros(n, dtype=np.int32)
+    counter = np.min_scalar_type(max(len(grid), len(rating)))  # the narrowest counts: fewer bytes to add
+    grid_unanswered = np.zeros(n, dtype=counter)
+    unanswered = np.zeros(n, dtype=counter)
     empty = np.empty(n, dtype=bool)
     for k in sorted(grid | rating):
         column = answers[:, k]
