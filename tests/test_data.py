@@ -207,6 +207,17 @@ def test_segment_units_are_trimmed_labels_of_the_rows_used(tmp_path: Path, pm) -
             "North", "North", "South", "East"]
 
 
+def test_a_file_with_only_its_header_adds_no_rows(tmp_path: Path, pm) -> None:
+    header = to_csv(sample_rows()[:1])
+    responses = read(make_study(tmp_path / "two", {"a.csv": to_csv(sample_rows()), "b.csv": header}), pm)
+    files = responses.account()["files"]
+    assert responses.n == 5 and [files[name] for name in files if name.endswith("b.csv")] == [
+        {"read": 0, "used": 0, "excluded": 0}]
+    np.testing.assert_array_equal(responses.answers, EXPECTED)
+    with pytest.raises(DataError, match="no usable responses"):
+        read(make_study(tmp_path / "one", {"b.csv": header}), pm)
+
+
 # ------------------------------------------------------------------------------- errors, findings
 
 

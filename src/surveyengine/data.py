@@ -359,8 +359,8 @@ def _numeric(column: Any, dtype: Any = np.float64) -> _Parsed:
     if pa.types.is_integer(kind):
         values, absent = _integers(column)
         low = high = None
-        if absent is None and values.size:
-            low, high = int(values.min()), int(values.max())
+        if absent is None:  # an empty column lies inside any range
+            low, high = (int(values.min()), int(values.max())) if values.size else (np.inf, -np.inf)
         return _Parsed(values, None, True, low, high, absent)
     if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         values = np.array(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=dtype)
