@@ -2,7 +2,8 @@
 
 Read a batch of rows at a time: columns that the questionnaire says hold small
 codes are narrowed to int16 as they arrive (when every value fits), so a file
-of 64-bit integers never sits in memory at full width.
+of 64-bit integers never sits in memory at full width. Text columns of segments
+and waves are read dictionary-encoded, as Parquet usually stores them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ class ParquetReader:
 
         hints = options.get("column_types") or {}
         try:
-            source = pq.ParquetFile(path)
+            schema = pq.read_schema(path)
+            labels = [field.name for field in schema if hints.get(field.name) == "label"
+                      and (pa.types.is_string(field.type) or pa.types.is_large_string(field.type))]
+            source = pq.ParquetFile(path, read_dictionary=labels)
             batches = [_narrow(batch, hints) for batch in source.iter_batches(batch_size=_BATCH_ROWS)]
             table = pa.Table.from_batches(_unify(batches, source.schema_arrow)) if batches else \
                 source.schema_arrow.empty_table()

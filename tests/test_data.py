@@ -12,6 +12,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -187,6 +189,33 @@ def test_ids_and_codes_are_text(tmp_path: Path, pm) -> None:
     assert responses.exclusions == []
     assert responses.ids.tolist() == ["007", "7", "3", "4", "5"]
     assert responses.segment_labels["region"] == ["0101", "101"]
+
+
+def test_segment_units_are_trimmed_labels_of_the_rows_used(tmp_path: Path, pm) -> None:
+    """' North ' is unit North; a unit seen only on an excluded row (bad wave) is no unit, in CSV and Parquet."""
+    rows = set_cell(sample_rows(), "R1", "region", " North ")
+    rows = set_cell(rows, "R2", "region", "West")
+    rows = set_cell(rows, "R2", "date", "junk")
+    csv_responses = read(make_study(tmp_path / "csv", {"responses.csv": to_csv(rows)}), pm)
+    table = pa.table({name: [row[k] for row in rows[1:]] for k, name in enumerate(rows[0])})
+    parquet = make_study(tmp_path / "parquet", {}, pattern="data/*.parquet")
+    pq.write_table(table, parquet / "data" / "responses.parquet")
+    for responses in (csv_responses, read(parquet, pm)):
+        assert [e.reason for e in responses.exclusions] == ["wave is not a date or a month"]
+        assert responses.segment_labels["region"] == ["East", "North", "South"]
+        assert [responses.segment_labels["region"][c] for c in responses.segments["region"]] == [
+            "North", "North", "South", "East"]
+
+
+def test_a_file_with_only_its_header_adds_no_rows(tmp_path: Path, pm) -> None:
+    header = to_csv(sample_rows()[:1])
+    responses = read(make_study(tmp_path / "two", {"a.csv": to_csv(sample_rows()), "b.csv": header}), pm)
+    files = responses.account()["files"]
+    assert responses.n == 5 and [files[name] for name in files if name.endswith("b.csv")] == [
+        {"read": 0, "used": 0, "excluded": 0}]
+    np.testing.assert_array_equal(responses.answers, EXPECTED)
+    with pytest.raises(DataError, match="no usable responses"):
+        read(make_study(tmp_path / "one", {"b.csv": header}), pm)
 
 
 # ------------------------------------------------------------------------------- errors, findings

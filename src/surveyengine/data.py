@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 
 MAX_FINDINGS_LISTED = 1000
 MAX_FAIL_LISTED = 20
+_RELEASE_EVERY = 6  # items converted between returns of freed Arrow memory to the system
 _GRAIN = {"day": 0, "month": 1, "quarter": 2, "year": 3}
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 
@@ -183,7 +184,8 @@ def resolve_files(study: Study) -> list[tuple[Path, dict[str, Any]]]:
 
 
 def column_hints(study: Study) -> dict[str, str]:
-    """Data column -> 'code' (a small whole number), 'number' or 'text', so readers can parse while reading.
+    """Data column -> 'code' (a small whole number), 'number', 'label' (short text repeated across rows: a
+    segment, a wave) or 'text', so readers can parse while reading.
 
     A hint is a hint: a reader may return any type, and a value that does not
     fit its hint must still be read (as text), so that the rules can name it.
@@ -201,9 +203,9 @@ def column_hints(study: Study) -> dict[str, str]:
         else:
             hints[columns[item.id]] = "text"
     for segment in q.segments:
-        hints[columns[segment.id]] = "text"
+        hints[columns[segment.id]] = "label"
     if q.wave is not None:
-        hints[columns["wave"]] = "text"
+        hints[columns["wave"]] = "label"
     if q.weights is not None and q.weights.column:
         hints[q.weights.column] = "number"
     if study.config.quality.duration_column:
@@ -212,6 +214,8 @@ def column_hints(study: Study) -> dict[str, str]:
 
 
 def read_tables(study: Study, pm: PluginManager) -> list[RawTable]:
+    import pyarrow as pa
+
     from .plugins import plugin_errors
 
     readers = pm.registry("readers")
@@ -238,6 +242,7 @@ def read_tables(study: Study, pm: PluginManager) -> list[RawTable]:
         if renames:
             raw.table = raw.table.rename_columns([renames.get(name, name) for name in raw.table.column_names])
         tables.append(raw)
+        pa.default_memory_pool().release_unused()  # what parsing left behind goes back before the checks
     return tables
 
 
@@ -329,18 +334,42 @@ def _item_codes(q: Questionnaire, item: Item, extra_missing: set[Any]) -> tuple[
 
 @dataclass
 class _Parsed:
-    values: np.ndarray  # NaN for empty
+    values: np.ndarray  # floats (NaN for empty), or the integers of an integer-typed column
     bad: np.ndarray | None  # cells that hold something that is not a number
     whole: bool = False  # every value is a whole number (the source column was integer-typed)
     low: float | None = None  # smallest and largest value, when known without a pass
     high: float | None = None
+    absent: np.ndarray | None = None  # integers only: the empty cells (their values are arbitrary)
+
+    def floats(self, dtype: Any = np.float64) -> np.ndarray:
+        """The values as floats, NaN for empty."""
+        if self.values.dtype.kind == "f" and self.absent is None:
+            return self.values
+        values = self.values.astype(dtype)
+        if self.absent is not None:
+            values[self.absent] = np.nan
+        return values
 
 
-def _numeric(column: Any, dtype: Any = np.float64, out: np.ndarray | None = None) -> _Parsed:
+def _integers(column: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """An integer Arrow array as a numpy view of its values, and the mask of its nulls (None without nulls).
+
+    Read from the Arrow buffers: no copy, and no float detour for a column with nulls.
+    """
+    values = np.frombuffer(column.buffers()[1], dtype=column.type.to_pandas_dtype(),
+                           count=column.offset + len(column))[column.offset:]
+    if not column.null_count:
+        return values, None
+    valid = np.unpackbits(np.frombuffer(column.buffers()[0], dtype=np.uint8), count=column.offset + len(column),
+                          bitorder="little")[column.offset:].view(bool)
+    return values, ~valid
+
+
+def _numeric(column: Any, dtype: Any = np.float64) -> _Parsed:
     """A column as numbers; text that is not a number is flagged, never guessed.
 
-    With ``out`` (a column of the answers array), an integer column is converted straight into it:
-    no temporary, and each page of the new answers is written once.
+    An integer column stays integers (see ``_Parsed.absent``): checks run on the
+    narrow codes, and the only conversion to floats is the caller's.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -354,16 +383,11 @@ def _numeric(column: Any, dtype: Any = np.float64, out: np.ndarray | None = None
         column = pc.cast(column, pa.int8())
         kind = column.type
     if pa.types.is_integer(kind):
-        bounds = pc.min_max(column).as_py()
-        integers = (pc.fill_null(column, 0) if column.null_count else column).to_numpy(zero_copy_only=False)
-        if out is not None:
-            np.copyto(out, integers, casting="unsafe")
-            values = out
-        else:
-            values = np.asarray(integers, dtype=dtype)
-        if column.null_count:
-            values[np.asarray(column.is_null())] = np.nan
-        return _Parsed(values, None, True, bounds["min"], bounds["max"])
+        values, absent = _integers(column)
+        low = high = None
+        if absent is None:  # an empty column lies inside any range
+            low, high = (int(values.min()), int(values.max())) if values.size else (np.inf, -np.inf)
+        return _Parsed(values, None, True, low, high, absent)
     if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         values = np.array(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=dtype)
         if pa.types.is_floating(kind):
@@ -406,6 +430,28 @@ def _text(column: Any) -> Any:
     if column.null_count:
         column = pc.fill_null(column, "")
     return pc.utf8_trim_whitespace(column)
+
+
+def _labels(column: Any) -> Any:
+    """Short text repeated across rows (a segment, a wave) as a dictionary array of trimmed labels, '' for empty.
+
+    A reader may hand such a column over dictionary-encoded already (the CSV reader
+    does): then only the distinct values are trimmed.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()  # one dictionary for all chunks
+    if pa.types.is_dictionary(column.type) and not column.null_count:
+        return pa.DictionaryArray.from_arrays(column.indices, _text(column.dictionary))
+    return pc.dictionary_encode(_text(column))
+
+
+def _empty_labels(labels: Any) -> np.ndarray:
+    """Mask of the rows whose label (see ``_labels``) is ''."""
+    empty = _empty(labels.dictionary)
+    return empty[labels.indices.to_numpy(zero_copy_only=False)]
 
 
 def _empty(strings: Any) -> np.ndarray:
@@ -530,8 +576,8 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
                 unknown_text, result.bad = result.bad, None  # not in the list: an unknown code, not 'not a number'
                 check = ("range", 1, len(check[1]))
             else:
-                result = _numeric(table.column(column), np.float32, out=values[:, k])
-            parsed, bad = result.values, result.bad
+                result = _numeric(table.column(column), np.float32)
+            bad = result.bad
             if bad is not None and bad.any() and text_missing:
                 declared = np.asarray(pc.is_in(_text(table.column(column)),
                                                value_set=pa.array(sorted(text_missing), type=pa.string())))
@@ -550,22 +596,24 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
                              action, detail, item.id)
                 if action == "exclude":
                     exclude(unknown_text, "unknown_code", column, f"{column}: {detail}")
-            invalid, coded = _classify(result, check, missing)
-            if invalid is not None:
+            invalid, coded, blank = _classify(result, check, missing)
+            if invalid.size:
                 action = getattr(rules, rule)
-                hits = np.flatnonzero(invalid)
-                findings.add(rule, raw.path, rows[hits], column, parsed[hits].tolist(), action, detail, item.id)
+                shown = result.values[invalid].astype(np.float32).tolist()  # as the answers array would hold them
+                findings.add(rule, raw.path, rows[invalid], column, shown, action, detail, item.id)
                 if action == "exclude":
-                    exclude(invalid, rule, column, f"{column}: {detail}")
+                    exclude(_mask(n, invalid), rule, column, f"{column}: {detail}")
                 else:
-                    parsed[hits] = np.nan
+                    blank = _either(blank, _mask(n, invalid))
             if coded is not None:
-                parsed[coded] = np.nan
-                coded_answers[item.id] = coded
-            if not np.shares_memory(parsed, values[:, k]):  # integer columns were converted in place
-                values[:, k] = parsed
+                blank = _either(blank, coded)
+                if item.when is not None or item.required:  # what the conditions check reads
+                    coded_answers[item.id] = coded
+            _store(values[:, k], result.values, blank)
             if column not in kept_columns:
                 table = table.drop_columns([column])
+            if k % _RELEASE_EVERY == _RELEASE_EVERY - 1:  # the dropped columns' memory goes back as the answers grow
+                pa.default_memory_pool().release_unused()
         pa.default_memory_pool().release_unused()
         # findings listed in file order whatever the column order
         blanked = _check_conditions(q, numeric, texts, values, coded_answers, table, columns, raw.path, rows,
@@ -574,27 +622,26 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
         segment_text = {}
         for segment in q.segments:
             column = columns[segment.id]
-            labels = _text(table.column(column))
-            exclude(np.asarray(pc.equal(labels, "")), "missing_segment", column, f"no {segment.id}")
+            labels = _labels(table.column(column))
+            exclude(_empty_labels(labels), "missing_segment", column, f"no {segment.id}")
             segment_text[segment.id] = labels
 
         wave_text = None
         if q.wave is not None:
             column = columns["wave"]
-            wave_text = _periods(_text(table.column(column)), q.wave.frequency)
-            exclude(np.asarray(pc.equal(wave_text, "")), "bad_wave", column,
-                    f"wave is not a date or a {q.wave.frequency}")
+            wave_text = _periods(_labels(table.column(column)), q.wave.frequency)
+            exclude(_empty_labels(wave_text), "bad_wave", column, f"wave is not a date or a {q.wave.frequency}")
 
         weights = None
         if q.weights is not None and q.weights.column:
             parsed_weights = _numeric(table.column(q.weights.column))
-            weights, bad_weight = parsed_weights.values, parsed_weights.bad
+            weights, bad_weight = parsed_weights.floats(), parsed_weights.bad
             invalid_weight = ~(weights > 0) | (bad_weight if bad_weight is not None else False)
             exclude(invalid_weight, "bad_weight", q.weights.column, "weight missing or not positive")
 
         duration = None
         if config.quality.duration_column:
-            duration = _numeric(table.column(config.quality.duration_column)).values
+            duration = _numeric(table.column(config.quality.duration_column)).floats()
 
         for index, (rule, column, reason, kind) in sorted(reasons.items()):
             exclusions.append(Exclusion(raw.path, int(rows[index]), column, reason, rule, kind))
@@ -723,50 +770,90 @@ def _positions(column: Any, codes: list[Any], missing_codes: list[Any], text_mis
     return _Parsed(values, bad, True)
 
 
-def _classify(parsed: _Parsed, check: tuple[Any, ...], missing: set[Any]) -> tuple[np.ndarray | None, ...]:
-    """(mask of answers that break the item's rule, mask of don't-know / refused codes), each None when empty.
+def _classify(parsed: _Parsed, check: tuple[Any, ...], missing: set[Any]) -> tuple[Any, ...]:
+    """(positions of the answers that break the item's rule, mask of the don't-know / refused codes, mask of
+    the empty cells of an integer column); the masks None when empty.
 
-    One comparison pass finds the values outside the scale; only that small
-    subset is looked at again to tell missing codes from errors.
+    Whole-column masks only (a few vectorised comparisons, integers compared as
+    they are); positions are found only for the rare answers that break the rule.
     """
-    values = parsed.values
-    n = values.size
+    values, absent = parsed.values, parsed.absent
     missing_codes = sorted(missing)
+    outside = None  # answers that are not valid: each is a missing code or breaks the rule
     if check[0] == "any":
-        if not missing_codes:
-            return None, None
-        coded = np.isin(values, missing_codes)
-        return None, coded if coded.any() else None
-    if check[0] == "range":
+        valid_codes = []
+        if missing_codes:
+            outside = _isin(values, missing_codes)
+    elif check[0] == "range":
         lo, hi = check[1], check[2]
-        low, high = parsed.low, parsed.high
-        if low is None or high is None:
-            low, high = float(np.nanmin(values, initial=np.inf)), float(np.nanmax(values, initial=-np.inf))
-        in_range_codes = [m for m in missing_codes if lo <= m <= hi]
-        if low >= lo and high <= hi and (parsed.whole or np.array_equal(values, np.rint(values), equal_nan=True)):
-            if not in_range_codes:
-                return None, None  # the common case: answers in range, decided without a mask
-            coded = np.isin(values, in_range_codes)
-            return None, coded if coded.any() else None
-        suspect = (values < lo) | (values > hi)
-        if not parsed.whole:
-            suspect |= ~np.isnan(values) & (values != np.rint(values))
+        valid_codes = [m for m in missing_codes if lo <= m <= hi]
+        inside = False
+        if absent is None:
+            low, high = parsed.low, parsed.high
+            if low is None or high is None:
+                low, high = float(np.nanmin(values, initial=np.inf)), float(np.nanmax(values, initial=-np.inf))
+            inside = low >= lo and high <= hi and (parsed.whole or np.array_equal(values, np.rint(values),
+                                                                                   equal_nan=True))
+        if not inside:
+            outside = (values < lo) | (values > hi)
+            if not parsed.whole:
+                outside |= ~np.isnan(values) & (values != np.rint(values))
     else:
-        suspect = ~np.isnan(values) & ~np.isin(values, check[1])
-    valid_codes = [m for m in missing_codes if (lo <= m <= hi if check[0] == "range" else m in check[1])]
-    positions = np.flatnonzero(suspect)
-    is_code = np.isin(values[positions], missing_codes) if missing_codes else np.zeros(positions.size, dtype=bool)
-    invalid = coded = None
-    if (~is_code).any():
-        invalid = np.zeros(n, dtype=bool)
-        invalid[positions[~is_code]] = True
-    if is_code.any():
-        coded = np.zeros(n, dtype=bool)
-        coded[positions[is_code]] = True
+        valid_codes = [m for m in missing_codes if m in check[1]]
+        outside = ~_isin(values, check[1])
+        if values.dtype.kind == "f":
+            outside &= ~np.isnan(values)
+    if outside is not None and absent is not None:
+        outside &= ~absent
+    invalid, coded = np.empty(0, dtype=np.intp), None
+    if outside is not None and outside.any():
+        coded = outside & _isin(values, missing_codes) if missing_codes else None
+        broken = outside & ~coded if coded is not None else outside
+        invalid = np.flatnonzero(broken) if broken.any() else invalid
     if valid_codes:  # a missing code that is also a valid answer (declared in the study config): a full pass
-        inside = np.isin(values, valid_codes)
-        coded = inside if coded is None else coded | inside
-    return invalid, (coded if coded is not None and coded.any() else None)
+        inside_codes = _isin(values, valid_codes)
+        if absent is not None:
+            inside_codes &= ~absent
+        coded = inside_codes if coded is None else coded | inside_codes
+    return invalid, (coded if coded is not None and coded.any() else None), absent
+
+
+def _isin(values: np.ndarray, codes: Sequence[Any]) -> np.ndarray:
+    """``np.isin`` for a short list of codes: a comparison per code is many times faster."""
+    if len(codes) > 16:
+        return np.isin(values, codes)
+    found = np.zeros(values.shape, dtype=bool)
+    for code in codes:
+        found |= values == code
+    return found
+
+
+_ONE_BITS, _NAN_BITS = np.uint32(0x3F800000), np.uint32(0x7FC00000)  # float32 1.0 and NaN
+
+
+def _store(out: np.ndarray, values: np.ndarray, blank: np.ndarray | None) -> None:
+    """Write ``values`` to the float32 column ``out``, NaN where ``blank``.
+
+    Without finding the blank cells' positions (the slow part of ``out[blank] = nan``):
+    the values are multiplied by a factor of 1.0, or NaN where blank (anything times
+    NaN is that NaN), the factor's bits made from the mask in two integer passes.
+    """
+    np.copyto(out, values, casting="unsafe")
+    if blank is not None:
+        factor = blank.astype(np.uint32)
+        factor *= _NAN_BITS - _ONE_BITS
+        factor += _ONE_BITS
+        out *= factor.view(np.float32)
+
+
+def _mask(n: int, positions: np.ndarray) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[positions] = True
+    return mask
+
+
+def _either(mask: np.ndarray | None, other: np.ndarray) -> np.ndarray:
+    return other if mask is None else mask | other
 
 
 def _check_conditions(q: Questionnaire, numeric: list[Item], texts: list[Item], values: np.ndarray,
@@ -866,10 +953,14 @@ def _duplicates(ids: Any) -> np.ndarray | None:
 
     A stable sort puts equal ids next to each other in row order, so every id
     equal to its predecessor in sorted order is a repeat of an earlier row.
+    Ids already in increasing order (as exports usually are) are distinct
+    without a sort.
     """
     import pyarrow.compute as pc
 
     if len(ids) < 2:
+        return None
+    if pc.all(pc.greater(ids.slice(1), ids.slice(0, len(ids) - 1))).as_py():
         return None
     order = pc.sort_indices(ids)
     ordered = ids.take(order)
@@ -882,52 +973,58 @@ def _duplicates(ids: Any) -> np.ndarray | None:
 
 
 def _encode(labels: Any) -> tuple[np.ndarray, list[str]]:
-    """Text labels as int32 codes into their sorted distinct values."""
-    import pyarrow.compute as pc
-
-    encoded = pc.dictionary_encode(labels)
-    dictionary = encoded.dictionary.to_pylist()
-    order = sorted(range(len(dictionary)), key=lambda i: dictionary[i])
-    remap = np.empty(len(dictionary), dtype=np.int32)
-    remap[order] = np.arange(len(dictionary), dtype=np.int32)
-    codes = remap[encoded.indices.to_numpy(zero_copy_only=False)]
-    return codes, [dictionary[i] for i in order]
+    """Labels (a dictionary array, see ``_labels``) as int32 codes into their sorted distinct values in use."""
+    indices = labels.indices.to_numpy(zero_copy_only=False)
+    dictionary = labels.dictionary.to_pylist()
+    used = np.bincount(indices, minlength=len(dictionary)) > 0  # rows taken out leave entries behind
+    distinct = sorted({dictionary[i] for i in np.flatnonzero(used).tolist()})
+    position = {label: code for code, label in enumerate(distinct)}
+    remap = np.array([position.get(label, -1) for label in dictionary], dtype=np.int32)
+    return remap[indices], distinct
 
 
 def _quality_flags(q: Questionnaire, quality: Any, numeric: list[Item], answers: np.ndarray,
                    duration: np.ndarray | None) -> dict[str, np.ndarray]:
     """Careless respondents: straight-lining across the rating grid, speeding, too many missing answers.
 
-    Column by column (``answers`` is column-major), never a copy of the grid.
+    Column by column (``answers`` is column-major), never a copy of the grid; one
+    pass finds each column's missing answers for both the grid and the missing check.
     """
     n = answers.shape[0]
     index = {item.id: k for k, item in enumerate(numeric)}
     flags: dict[str, np.ndarray] = {}
+    grid: set[int] = set()
     if quality.straightlining != "off":
-        grid = [index[i.id] for factor in q.factors for i in factor.all_items() if i.id in index]
-        if len(grid) >= quality.straightlining_min_items:
-            low = np.full(n, np.inf, dtype=np.float32)
-            high = np.full(n, -np.inf, dtype=np.float32)
-            answered = np.zeros(n, dtype=np.int32)
-            for k in grid:
-                column = answers[:, k]
-                np.fmin(low, column, out=low)
-                np.fmax(high, column, out=high)
-                answered += ~np.isnan(column)
-            flags["straightlining"] = (low == high) & (answered >= quality.straightlining_min_items)
-        else:
+        grid = {index[i.id] for factor in q.factors for i in factor.all_items() if i.id in index}
+        if len(grid) < quality.straightlining_min_items:
             flags["straightlining"] = np.zeros(n, dtype=bool)
+            grid = set()
+    rating: set[int] = set()
+    if quality.missing != "off":
+        rating = {index[i.id] for i in numeric if i.question_type == "rating" and i.when is None}
+    low = np.full(n, np.inf, dtype=np.float32)
+    high = np.full(n, -np.inf, dtype=np.float32)
+    counter = np.min_scalar_type(max(len(grid), len(rating)))  # the narrowest counts: fewer bytes to add
+    grid_unanswered = np.zeros(n, dtype=counter)
+    unanswered = np.zeros(n, dtype=counter)
+    empty = np.empty(n, dtype=bool)
+    for k in sorted(grid | rating):
+        column = answers[:, k]
+        np.isnan(column, out=empty)
+        if k in grid:
+            np.fmin(low, column, out=low)
+            np.fmax(high, column, out=high)
+            grid_unanswered += empty
+        if k in rating:
+            unanswered += empty
+    if grid:
+        flags["straightlining"] = (low == high) & (len(grid) - grid_unanswered >= quality.straightlining_min_items)
     if quality.speeding != "off" and duration is not None:
         valid = duration[np.isfinite(duration)]
         limit = quality.speeding_share_of_median * float(np.median(valid)) if valid.size else 0.0
         flags["speeding"] = np.isfinite(duration) & (duration < limit)
-    if quality.missing != "off":
-        rating = [index[i.id] for i in numeric if i.question_type == "rating" and i.when is None]
-        if rating:
-            unanswered = np.zeros(n, dtype=np.int32)
-            for k in rating:
-                unanswered += np.isnan(answers[:, k])
-            flags["missing"] = unanswered > quality.max_missing_share * len(rating)
+    if rating:
+        flags["missing"] = unanswered > quality.max_missing_share * len(rating)
     return flags
 
 
@@ -1040,14 +1137,13 @@ def _drop_rows(responses: Responses, keep: np.ndarray, rule: str, reason: str,
     responses.exclusions.sort(key=lambda e: (responses.files.index(e.file), e.row))
 
 
-def _periods(values: Any, frequency: str) -> Any:
-    """Dates or periods as period labels ('2026-03', '2026-Q1', '2026'); '' where unparseable or coarser."""
+def _periods(labels: Any, frequency: str) -> Any:
+    """Dates or periods (a dictionary array) as period labels ('2026-03', '2026-Q1', '2026'); '' where
+    unparseable or coarser. Each distinct value is parsed once."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    encoded = pc.dictionary_encode(values)
-    labels = pa.array([_period_label(v, frequency) for v in encoded.dictionary.to_pylist()], type=pa.string())
-    return labels.take(encoded.indices)
+    periods = pa.array([_period_label(v, frequency) for v in labels.dictionary.to_pylist()], type=pa.string())
+    return pa.DictionaryArray.from_arrays(labels.indices, periods)
 
 
 def _period_label(value: str, frequency: str) -> str:
