@@ -183,7 +183,7 @@ def efa(corr: np.ndarray, blocks: Sequence[Sequence[int]]) -> np.ndarray:
     from scipy.optimize import linear_sum_assignment
 
     m = len(blocks)
-    rotated = varimax(minres(corr, m))
+    rotated = varimax(minres(corr, m, tolerance=1e-6))
     gain = np.array([[np.abs(rotated[list(block), j]).sum() for j in range(m)] for block in blocks])
     _, columns = linear_sum_assignment(-gain)
     ordered = rotated[:, columns]
@@ -225,6 +225,44 @@ def rmsea_interval(chi2: float, df: float, n: float, level: float = 0.90) -> tup
     return math.sqrt(low / (df * n)), math.sqrt(high / (df * n))
 
 
+def _start_values(model: Any, cov: np.ndarray, safe: Sequence[str], latent: Sequence[str],
+                  blocks: Sequence[Sequence[int]]) -> None:
+    """Starting values from one-factor minres loadings of each block (semopy starts loadings at 0 and factor
+    variances at 0.05 when it has no rows): the ML fit then needs a fraction of the steps."""
+    from .measurement import one_factor_minres
+
+    sd = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sd, sd)
+    standardized = np.zeros(len(safe))
+    for block in blocks:
+        standardized[list(block)] = one_factor_minres(corr[np.ix_(list(block), list(block))])
+    observed = list(model.vars["observed"])
+    latent_order = list(model.names_lambda[1])
+    marker = {f: block[0] for f, block in enumerate(blocks)}
+    block_of = {j: f for f, block in enumerate(blocks) for j in block}
+    scale = {f: standardized[marker[f]] * sd[marker[f]] for f in marker}  # factor sd in the marker's units
+    values = model.param_vals.copy()
+    for position, parameter in enumerate(p for p in model.parameters.values() if p.active):
+        location = parameter.locations[0]
+        i, j = location.indices
+        if location.matrix is model.mx_lambda:
+            item = safe.index(observed[i])
+            f = latent.index(latent_order[j])
+            values[position] = standardized[item] * sd[item] / scale[f]
+        elif location.matrix is model.mx_psi:
+            f, g = latent.index(latent_order[i]), latent.index(latent_order[j])
+            if f == g:
+                values[position] = scale[f] ** 2
+            else:
+                a, b = list(blocks[f]), list(blocks[g])
+                r = corr[np.ix_(a, b)].mean() / (standardized[a].mean() * standardized[b].mean())
+                values[position] = float(np.clip(r, -0.95, 0.95)) * scale[f] * scale[g]
+        elif location.matrix is model.mx_theta and i == j:
+            item = safe.index(observed[i])
+            values[position] = max(1 - standardized[item] ** 2, 0.05) * sd[item] ** 2
+    model.param_vals = values
+
+
 def cfa(cov: np.ndarray, n: float, names: Sequence[str], blocks: Sequence[Sequence[int]],
         factors: Sequence[str]) -> dict[str, Any]:
     """A confirmatory factor model (item ``blocks[f]`` on factor ``factors[f]``, factors correlated) fitted by
@@ -251,7 +289,9 @@ def cfa(cov: np.ndarray, n: float, names: Sequence[str], blocks: Sequence[Sequen
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = model.fit(cov=frame, n_samples=int(round(n)))
+            model.load(cov=frame, n_samples=int(round(n)))
+            _start_values(model, cov, safe, latent, blocks)
+            result = model.fit()
             df = float(calc_dof(model))
             estimates = model.inspect(std_est=True)
             implied = model.calc_sigma()[0]
