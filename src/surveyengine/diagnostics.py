@@ -470,7 +470,10 @@ def diagnose(views: dict[str, View], q: Questionnaire, results: Results, with_cf
     efa_section: dict[str, Any] = {}
     duplicates: list[dict[str, Any]] = []
     found = _block(total_view, names) if names else None
-    if found is not None and np.isfinite(found[0]).all():
+    usable_structure = found is not None and bool(np.isfinite(found[0]).all()) and bool(
+        (np.diagonal(found[0][0]) > 0).all()) and float(found[1][0]) > 2
+    if usable_structure:
+        assert found is not None
         cov, base = found[0][0], float(found[1][0])
         sd = np.sqrt(np.diag(cov))
         corr = cov / np.outer(sd, sd)
