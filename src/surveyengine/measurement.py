@@ -140,10 +140,26 @@ def htmt(corr: np.ndarray, blocks: Sequence[Sequence[int]]) -> np.ndarray:
     return out
 
 
+def composite_correlations(corr: np.ndarray, blocks: Sequence[Sequence[int]]) -> np.ndarray:
+    """Correlations between the blocks' unit-weighted composites of standardized items: ΣR_ab / √(ΣR_aa ΣR_bb)."""
+    count = len(blocks)
+    out = np.eye(count)
+    for i, a in enumerate(blocks):
+        for j, b in enumerate(blocks):
+            if i < j:
+                value = corr[np.ix_(list(a), list(b))].sum() / np.sqrt(
+                    corr[np.ix_(list(a), list(a))].sum() * corr[np.ix_(list(b), list(b))].sum())
+                out[i, j] = out[j, i] = value
+    return out
+
+
 def assess(names: Sequence[str], items: Sequence[Sequence[str]], corr: np.ndarray, cov: np.ndarray,
-           loadings: Sequence[np.ndarray] | None = None) -> dict[str, Any]:
-    """Every block's reliability and flags, and HTMT between blocks; ``corr``/``cov`` over all blocks' items
-    in order, ``loadings`` per block where a model gave them (else principal-component loadings)."""
+           loadings: Sequence[np.ndarray] | None = None, latent: np.ndarray | None = None) -> dict[str, Any]:
+    """Every block's reliability and flags, and HTMT and the Fornell-Larcker criterion between blocks;
+    ``corr``/``cov`` over all blocks' items in order, ``loadings`` per block where a model gave them (else
+    principal-component loadings), ``latent`` the correlations between the blocks where a model gave them (else
+    those of the unit-weighted composites). Fornell & Larcker (1981): each block's √AVE should exceed its
+    correlation with every other block."""
     blocks, start = [], 0
     for members in items:
         blocks.append(list(range(start, start + len(members))))
@@ -164,11 +180,20 @@ def assess(names: Sequence[str], items: Sequence[Sequence[str]], corr: np.ndarra
         entries.append({"id": name, "items": loaded,
                         **{key: clean(value) for key, value in figures.items()}, "flags": flags})
     ratios = htmt(corr, blocks)
+    latent = composite_correlations(corr, blocks) if latent is None else np.asarray(latent, dtype=np.float64)
+    root_ave = [np.sqrt(entry["ave"]) if entry["ave"] is not None else np.nan for entry in entries]
     pairs = []
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
             value = ratios[i, j]
-            pair = {"a": names[i], "b": names[j], "htmt": clean(value)}
+            r = abs(float(latent[i, j]))
+            distinct = bool(r < min(root_ave[i], root_ave[j])) if np.isfinite(r) else None
+            pair = {"a": names[i], "b": names[j], "htmt": clean(value), "latent_correlation": clean(float(latent[i, j])),
+                    "fornell_larcker": distinct}
+            if distinct is False:
+                for k, other in ((i, j), (j, i)):
+                    entries[k]["flags"].append(f"Fornell-Larcker: the correlation with '{names[other]}' ({r:.2f}) "
+                                               f"is not below the square root of the AVE ({root_ave[k]:.2f})")
             if np.isfinite(value) and value > THRESHOLDS["htmt"]:
                 entries[i]["flags"].append(f"HTMT with '{names[j]}' is {value:.2f} (above {THRESHOLDS['htmt']}): "
                                            "the two may not be distinct")
@@ -192,12 +217,17 @@ def for_study(view: Any, q: Any, model: dict[str, Any]) -> dict[str, Any]:
     factors = [(f.id, [i.id for i in f.all_items() if i.question_type == "rating" and i.id in available])
                for f in q.walk_factors()]
     factors = [(name, items) for name, items in factors if len(items) >= 2]
-    groups: list[tuple[str, list[tuple[str, list[str]]], list[np.ndarray] | None]] = [("factors", factors, None)]
+    groups: list[tuple[str, list[tuple[str, list[str]]], list[np.ndarray] | None, np.ndarray | None]] = [
+        ("factors", factors, None, None)]
     if model.get("estimated"):
         constructs = [(c["id"], [i["id"] for i in c["items"]]) for c in model["constructs"]]
         loadings = [np.array([i["loading"] for i in c["items"]], dtype=np.float64) for c in model["constructs"]]
-        groups.append(("constructs", constructs, loadings))
-    for section, blocks, loadings in groups:
+        ids = [c["id"] for c in model["constructs"]]
+        correlations = model.get("latent_correlations") or {}
+        latent = np.array([[correlations.get(a, {}).get(b, np.nan) if a != b else 1.0 for b in ids] for a in ids],
+                          dtype=np.float64)
+        groups.append(("constructs", constructs, loadings, latent))
+    for section, blocks, loadings, latent in groups:
         if not blocks:
             continue
         names = [name for name, _ in blocks]
@@ -213,5 +243,5 @@ def for_study(view: Any, q: Any, model: dict[str, Any]) -> dict[str, Any]:
         cov = pairwise_cov(*sums)
         if not (np.isfinite(corr).all() and np.isfinite(cov).all()):
             continue
-        out[section] = assess(names, items, corr, cov, loadings)
+        out[section] = assess(names, items, corr, cov, loadings, latent)
     return out
