@@ -248,6 +248,36 @@ def scoring_stage() -> list[dict[str, Any]]:
 
 
 @benchmark
+def diagnostics() -> list[dict[str, Any]]:
+    """Every questionnaire diagnostic (reliability of every factor for the total and per dealer and region, CFA,
+    EFA hint, item flags) after the statistics pass and scoring: what ``surveyengine diagnose`` adds."""
+    from surveyengine import scoring, stats
+    from surveyengine.diagnostics import diagnose
+    from surveyengine.plugins import get_plugin_manager
+    from surveyengine.views import build_views, labels_of
+
+    started = time.perf_counter()
+    import semopy  # noqa: F401  (the optional extra: imported once per process)
+
+    imported = time.perf_counter() - started
+    study, responses = _responses()
+    pm = get_plugin_manager()
+    summary = stats.compute_all(responses, stats.plan_for(study.questionnaire, responses.items))
+    labels = labels_of(responses)
+    results = scoring.score(study, summary, labels, responses.account(), pm)
+    views = build_views(study.questionnaire, summary, labels)
+    groups = {s.id: s.units for s in results.segments}
+    seconds, report = best_of(3, lambda: diagnose(views, study.questionnaire, results, segment_groups=groups))
+    without_cfa, _ = best_of(3, lambda: diagnose(views, study.questionnaire, results, with_cfa=False,
+                                                 segment_groups=groups))
+    units = sum(len(s["units"]) for s in report["segments"])
+    return [{"name": "every diagnostic after the statistics pass", "seconds": seconds,
+             "units_with_reliability": units, "items": len(report["items"]), "flags": len(report["flags"])},
+            {"name": "of which without the CFA", "seconds": without_cfa},
+            {"name": "importing semopy (once per process, not in the above)", "seconds": imported}]
+
+
+@benchmark
 def build_cached() -> list[dict[str, Any]]:
     """surveyengine build from the Parquet file: first build, and a rebuild with the data unchanged."""
     import shutil

@@ -211,7 +211,11 @@ def schema(out: Path | None, plugins_dirs: tuple[Path, ...]) -> None:
               help="Text encoding of .csv and .tsv files, e.g. gb18030 or utf-8-sig (UTF-8 with a BOM).")
 @click.option("--units", "units_text", metavar="SEGMENT=N,...",
               help="How many units a segment has, e.g. region=50,dealer=500 (codes are generated).")
-def simulate(questionnaire: Path, n: int, seed: int, out: Path, encoding: str, units_text: str | None) -> None:
+@click.option("--plant-faults", is_flag=True,
+              help="Make four items faulty (wrong factor, pure noise, near-duplicate, ceiling), to try "
+                   "'surveyengine diagnose'; the truth file lists them under 'planted'.")
+def simulate(questionnaire: Path, n: int, seed: int, out: Path, encoding: str, units_text: str | None,
+             plant_faults: bool) -> None:
     """Write synthetic responses that follow QUESTIONNAIRE, and a truth file beside them.
 
     OUT's extension picks the format. The truth file (OUT with .truth.json)
@@ -240,7 +244,13 @@ def simulate(questionnaire: Path, n: int, seed: int, out: Path, encoding: str, u
         if name not in segments:
             raise click.BadParameter(f"no segment '{name}' in the questionnaire (it has: "
                                      f"{', '.join(sorted(segments)) or 'none'})", param_hint="'--units'")
-    columns, truth = run(loaded.questionnaire, n, seed, units)
+    if plant_faults:
+        from .simulate import plan_faults
+
+        if not plan_faults(loaded.questionnaire):
+            raise click.BadParameter("faults need two driver factors with four or more rating items each",
+                                     param_hint="'--plant-faults'")
+    columns, truth = run(loaded.questionnaire, n, seed, units, faults=plant_faults)
     write(columns, out, encoding, questionnaire=loaded.questionnaire)
     truth_path = out.with_suffix(".truth.json")
     write_truth(truth, truth_path)
@@ -288,6 +298,88 @@ def build(study: Path, out: Path | None, formats: str | None, base_url: str | No
         account = report.results.account
         click.echo(f"built {len(report.files)} files into {out_dir} from {account['rows_used']:,} responses "
                    f"({account['rows_excluded']:,} rows excluded)")
+
+
+@cli.command()
+@study_argument
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Report format.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when anything is flagged (to gate a questionnaire in CI).")
+@click.option("--no-cache", is_flag=True, help="Read the data and compute the statistics even if they are unchanged.")
+@plugins_dir_option
+def diagnose(study: Path, fmt: str, strict: bool, no_cache: bool, plugins_dirs: tuple[Path, ...]) -> None:
+    """Questionnaire health report: reliability, factor structure, driver strength, item quality.
+
+    STUDY is a study folder with data. Needs the diagnose extra (pip install 'surveyengine[diagnose]')
+    for the confirmatory factor analysis. Exit status 1 with --strict when any item or factor is flagged.
+    """
+    from .build import summarise
+    from .diagnostics import EXTRA_HINT, semopy_available
+    from .errors import DataError
+    from .scoring import score
+
+    if not semopy_available():
+        click.echo(f"Error: {EXTRA_HINT}", err=True)
+        sys.exit(int(ExitCode.FAILED))
+    loaded, pm = _study(study, plugins_dirs)
+    if not loaded.config.data:
+        raise DataError("the study has no data files: nothing to diagnose", str(loaded.config_path))
+    summary, _ = summarise(loaded, pm, lambda message: None, use_cache=not no_cache)
+    results = score(loaded, summary.stats, summary.labels, summary.account, pm, summary.exclusions)
+    report = results.diagnostics
+    if not report or not report.get("reliability"):
+        raise DataError("no factor has two or more answered rating items: nothing to diagnose",
+                        str(loaded.questionnaire_path))
+    flags = report["flags"]
+    if fmt == "json":
+        click.echo(json.dumps({"questionnaire": loaded.questionnaire.id, "respondents": results.respondents,
+                               "passed": not flags, **report}, indent=2, ensure_ascii=False, sort_keys=True))
+    else:
+        _print_diagnostics(loaded, results.respondents, report)
+    if strict and flags:
+        click.echo(f"--strict: {_plural(len(flags), 'flag')}", err=True)
+        sys.exit(int(ExitCode.FAILED))
+
+
+def _number(value: Any, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _print_diagnostics(loaded: Any, respondents: int, report: dict[str, Any]) -> None:
+    q = loaded.questionnaire
+    language = loaded.language
+    base = report.get("base")
+    click.echo(f"questionnaire '{q.id}': {respondents:,} respondents"
+               + (f", {base:,.0f} behind the smallest item correlation" if base is not None else ""))
+    click.echo("reliability (total): alpha raw / standardized, omega total, items")
+    for entry in report["reliability"]:
+        click.echo(f"  {entry['id']:<24} {_number(entry['alpha'])} / {_number(entry['alpha_standardized'])}"
+                   f"   omega {_number(entry['omega_total'])}   {len(entry['items'])} items")
+    for segment in report["segments"]:
+        alphas = [f["alpha"] for unit in segment["units"] for f in unit["factors"].values() if f["alpha"] is not None]
+        if alphas:
+            click.echo(f"  segment {segment['segment']}: {len(segment['units'])} units with a base of "
+                       f"{segment['min_base']} or more, alpha {min(alphas):.3f} to {max(alphas):.3f}")
+    cfa = report["cfa"]
+    if cfa.get("estimated"):
+        click.echo(f"confirmatory factor analysis (ML, n = {cfa['n']:,.0f}): chi-square {cfa['chi2']:.3f} on "
+                   f"{cfa['df']} df, CFI {_number(cfa['cfi'])}, TLI {_number(cfa['tli'])}, RMSEA "
+                   f"{_number(cfa['rmsea'])} (90% CI {_number(cfa['rmsea_low'])}-{_number(cfa['rmsea_high'])}), "
+                   f"SRMR {_number(cfa['srmr'])}")
+    else:
+        click.echo(f"confirmatory factor analysis: not estimated ({cfa.get('note', 'no factor structure')})")
+    efa = report.get("efa") or {}
+    if efa:
+        click.echo(f"exploratory hint: parallel analysis suggests {efa['parallel']['suggested']} factors; "
+                   f"the questionnaire declares {len(efa['factors'])}")
+    flags = report["flags"]
+    if not flags:
+        click.echo("no flags: every item measures its factor by these checks")
+        return
+    click.echo(f"{_plural(len(flags), 'flag')}:")
+    for entry in flags:
+        where = entry["item"] or entry["factor"] or q.id
+        text = entry["advice"].get(language) or next(iter(entry["advice"].values()))
+        click.echo(f"  [{entry['kind']}] {where}: {text}")
 
 
 @cli.command()

@@ -158,6 +158,7 @@ class Results:
     exclusions: list[dict[str, Any]] = field(default_factory=list)
     model: dict[str, Any] = field(default_factory=dict)  # the structural model of the total (structural.py)
     measurement: dict[str, Any] = field(default_factory=dict)  # reliability and validity (measurement.py)
+    diagnostics: dict[str, Any] = field(default_factory=dict)  # questionnaire diagnostics (diagnostics.py)
     generated: str = ""
     comments: list[Comment] = field(default_factory=list)
     schema_version: int = RESULTS_SCHEMA_VERSION

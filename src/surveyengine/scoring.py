@@ -270,6 +270,7 @@ def _league(units: list[Group]) -> None:
 def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, Any], pm: PluginManager,
           exclusions: list[dict[str, Any]] | None = None) -> Results:
     from .importance import INDEX, describe, fit_study, segment_order
+    from .diagnostics import diagnose
     from .measurement import for_study as measurement_of
     from .structural import estimate as estimate_model
 
@@ -393,7 +394,7 @@ def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, An
         "privacy_min": privacy_min,
         "note": "equal weights: every driver counts the same (the simple average)" if method == "equal" else "",
     }
-    return Results(
+    results = Results(
         study={"id": q.id, "title": study.title, "version": q.version, "language": language,
                "languages": list(q.languages)},
         account=account,
@@ -410,6 +411,8 @@ def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, An
         measurement=measurement_of(total_view, q, model_section),
         generated=build_date(),
     )
+    results.diagnostics = diagnose(views, q, results, segment_groups={s.id: s.units for s in results.segments})
+    return results
 
 
 def _code(text: str, labels: dict[Any, Any]) -> Any:

@@ -175,12 +175,43 @@ def _to_scale(latent: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return np.clip(np.rint(lo + share * (hi - lo)), lo, hi)
 
 
-def simulate(q: Questionnaire, n: int, seed: int = 0,
-             units: Mapping[str, int] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+CEILING_SHIFT = 2.5  # latent sd units added to a planted ceiling item: some 99% in the top box
+DUPLICATE_NOISE = 0.1  # sd of what a planted near-duplicate adds to the item it copies
+FAULTS = ("wrong-factor", "noise", "near-duplicate", "ceiling")
+
+
+def plan_faults(q: Questionnaire) -> dict[str, dict[str, str]]:
+    """Which items ``simulate(..., faults=True)`` turns faulty: with F driver factors of four or more rating
+    items, an item of the first generated from the second factor (wrong factor), one of the second answered at
+    random (noise), one of the third (or first) copying its predecessor (near-duplicate), and the last item of
+    the last factor with nearly every answer in the top box (ceiling). Empty when fewer than two such factors."""
+    groups = [(f, [i for i in items if i.question_type == "rating" and i.scale])
+              for f, items in _leaf_factor_groups(q) if f.id in q.driver_ids()]
+    groups = [(f, items) for f, items in groups if len(items) >= 4]
+    if len(groups) < 2:
+        return {}
+    count = len(groups)
+    first, second, third, last = groups[0], groups[1], groups[2 % count], groups[-1]
+    planted = {
+        "wrong-factor": {"item": first[1][1].id, "factor": first[0].id, "generated_from": second[0].id},
+        "noise": {"item": second[1][2].id, "factor": second[0].id},
+        "near-duplicate": {"item": third[1][-3].id, "factor": third[0].id, "of": third[1][-4].id},
+        "ceiling": {"item": last[1][-1].id, "factor": last[0].id},
+    }
+    return planted
+
+
+def simulate(q: Questionnaire, n: int, seed: int = 0, units: Mapping[str, int] | None = None,
+             faults: bool = False) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Columns (data column name -> values, NaN or '' for missing) and the truth about how they were made.
 
-    ``units`` sets how many units a segment has (e.g. ``{"dealer": 500, "region": 50}``).
+    ``units`` sets how many units a segment has (e.g. ``{"dealer": 500, "region": 50}``). ``faults`` plants
+    faulty items (``plan_faults``); the truth file lists them under ``planted``. Faulty items other than the
+    ceiling item do not enter overall satisfaction (true item weight 0).
     """
+    planted = plan_faults(q) if faults else {}
+    role = {entry["item"]: kind for kind, entry in planted.items()}
+    fault_rng = np.random.default_rng([seed, 2])
     rng = np.random.default_rng(seed)
     counts = dict(units or {})
     unknown = sorted(set(counts) - {s.id for s in q.segments})
@@ -234,6 +265,21 @@ def simulate(q: Questionnaire, n: int, seed: int = 0,
             noise = np.sqrt(1 - loading**2) * (0.6 * rng.normal(size=n) + 0.4 * specific)
             item_latent[item.id] = loading * base + noise
             levels[item.id] = factor_level + rng.normal(0.0, 0.3)
+            kind = role.get(item.id)
+            if kind == "wrong-factor":
+                other = [g[0].id for g in groups].index(planted[kind]["generated_from"])
+                item_latent[item.id] = loading * latent[:, other] + np.sqrt(1 - loading**2) * fault_rng.normal(size=n)
+            elif kind == "noise":
+                item_latent[item.id] = fault_rng.normal(size=n)
+            elif kind == "near-duplicate":
+                source = planted[kind]["of"]
+                item_latent[item.id] = item_latent[source] + DUPLICATE_NOISE * fault_rng.normal(size=n)
+                levels[item.id] = levels[source]
+            elif kind == "ceiling":
+                levels[item.id] += CEILING_SHIFT
+            if kind in ("wrong-factor", "noise", "near-duplicate"):
+                truth_items[factor.id][item.id] = 0.0
+                continue
             if f_index < n_factors:
                 composite[:, f_index] += weight * item_latent[item.id]
     if n_factors:
@@ -342,6 +388,8 @@ def simulate(q: Questionnaire, n: int, seed: int = 0,
         "straightliners": int(straightliners.sum()),
         "complainers": int(complained.sum()) if complained is not None else 0,
     }
+    if faults:
+        truth["planted"] = planted
     return columns, truth
 
 

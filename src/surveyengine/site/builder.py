@@ -267,6 +267,8 @@ class SiteBuilder:
             self.render("model.html", "model.html", **self.model())
         self.render("comments.html", "comments.html", **self.comments())
         self.render("methodology.html", "methodology.html", consultant=methodology_page, **self.methodology())
+        if results.diagnostics.get("reliability"):
+            self.render("quality.html", "quality.html", **self.quality())
         self.render("downloads.html", "downloads.html", downloads=self.downloads())
         for page in pages:
             self.render("page.html", page["url"], page=page)
@@ -677,7 +679,20 @@ class SiteBuilder:
                                                "") if index.get("item_method") else "",
                 "complaint": q.outcomes.complaint, "wave": q.wave,
                 "wave_label": q.text(q.wave.label, language) if q.wave and q.wave.label else "",
-                "segments": q.segments, "weights_config": q.weights}
+                "segments": q.segments, "weights_config": q.weights,
+                "has_quality": bool(self.results.diagnostics.get("reliability"))}
+
+    def quality(self) -> dict[str, Any]:
+        """The questionnaire quality page: ``results.diagnostics`` with the factor labels and the advice in the
+        report's language. Only authored text and numbers: no respondent text."""
+        report = self.results.diagnostics
+        language = self.language
+        flags = [{**flag, "text": flag["advice"].get(language) or next(iter(flag["advice"].values()))}
+                 for flag in report.get("flags", [])]
+        efa = report.get("efa") or {}
+        return {"reliability": report.get("reliability", []), "cfa": report.get("cfa", {}), "efa": efa,
+                "efa_rows": efa.get("items", []), "flags": flags,
+                "flagged": set(report.get("flagged_items", []))}
 
     def model(self) -> dict[str, Any]:
         """The structural model page: the path diagram, paths, constructs, outer model, measurement quality."""
