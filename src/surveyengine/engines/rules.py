@@ -216,7 +216,7 @@ def clean_sql(study: Study, schema: dict[str, str], relation: str, from_files: b
             j = [t.id for t in texts].index(item.id)
             answered = f"(t{j} <> '')"
         extra, lacking = f"na{step}", f"rq{step}"
-        shown = current[index[item.id]] if item.id in index else f"t{[t.id for t in texts].index(item.id)}"
+        shown = current[index[item.id]] if item.id in index else f"ta{[t.id for t in texts].index(item.id)}"
         select = ["c.*", f"({answered} AND NOT {asked}) AS {extra}",
                   f"({'TRUE' if item.required else 'FALSE'} AND {asked} AND NOT {answered}) AS {lacking}"]
         plan.hits.append(Hit(extra, "not_asked", column, rules.not_asked,
@@ -267,7 +267,8 @@ def clean_sql(study: Study, schema: dict[str, str], relation: str, from_files: b
         final.append(f"CASE WHEN {' OR '.join(blanks)} THEN '' ELSE t{j} END AS t{j}" if blanks else f"t{j}")
     final += [f"s{i}" for i in range(len(q.segments))] + (["wave"] if q.wave is not None else [])
     final += [h.name for h in plan.hits] + [f"raw{k}" for k in range(len(numeric))]
-    final += [f"v{k}" for k in range(len(numeric))] + [c for c in _shown_columns(plan) if c not in final]
+    final += [f"v{k}" for k in range(len(numeric))] + [f"t{j} AS ta{j}" for j in range(len(texts))]
+    final += [c for c in _shown_columns(plan) if c not in final and not c.startswith("ta")]
     if duration:
         final.append("dur")
     stages.append(f"SELECT {', '.join(dict.fromkeys(final))} FROM stage{len(stages)} AS c")
