@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -331,7 +332,7 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Any:
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    folder = tmp_path_factory.mktemp("pg")
+    folder = Path(tempfile.mkdtemp(prefix="surveyengine-pg-"))  # not under pytest's folder: the server's user
     data, sockets = folder / "data", folder / "run"
     sockets.mkdir()
     runner: list[str] = []

@@ -120,6 +120,7 @@ def clean_sql(study: Study, schema: dict[str, str], relation: str, from_files: b
     else:
         where = f"0 AS f, row_number() OVER (ORDER BY {id_text}) AS r"
     select = [where, f"{id_text} AS id"]
+    classify = ["p.*"]  # the item rules read the parsed values (a second stage: engines differ on lateral aliases)
     for k, item in enumerate(numeric):
         column = columns[item.id]
         check, missing, detail, rule = _item_codes(q, item, extra_missing)
@@ -153,8 +154,8 @@ def clean_sql(study: Study, schema: dict[str, str], relation: str, from_files: b
                              f"{column}: {detail}"))
         plan.hits.append(Hit(f"inv{k}", rule, column, getattr(rules, rule), detail, item.id, f"v{k}",
                              f"{column}: {detail}"))
-        select.append(f"COALESCE({coded}, FALSE) AS coded{k}")
-        select.append(f"COALESCE(NOT ({coded}) AND {invalid}, FALSE) AS inv{k}")
+        classify.append(f"COALESCE({coded}, FALSE) AS coded{k}")
+        classify.append(f"COALESCE(NOT ({coded}) AND {invalid}, FALSE) AS inv{k}")
     condition_texts = {name for i in numeric + texts if i.when
                        for name in conditions.parse(i.when).names if name not in index}
     for name in sorted(condition_texts):
@@ -178,6 +179,7 @@ def clean_sql(study: Study, schema: dict[str, str], relation: str, from_files: b
     if duration:
         select.append(f"{_number(duration, kind(duration) or 'string', set())[0]} AS dur")
     stages.append(f"SELECT {', '.join(select)} FROM {relation} AS source_rows")
+    stages.append(f"SELECT {', '.join(classify)} FROM stage1 AS p")
 
     # stage 2: answers after the item rules; the wave labels
     select = ["p.*"]
@@ -190,7 +192,7 @@ def clean_sql(study: Study, schema: dict[str, str], relation: str, from_files: b
         pairs = ", ".join(f"({lit(raw)}, {lit(label)})" for raw, label in wave_map.items()) or "('', '')"
         join = f" LEFT JOIN (VALUES {pairs}) AS wave_map(wave_raw_key, wave_label) ON p.wave_raw = wave_map.wave_raw_key"
         select.append("COALESCE(wave_map.wave_label, '') AS wave")
-    stages.append(f"SELECT {', '.join(select)} FROM stage1 AS p{join}")
+    stages.append(f"SELECT {', '.join(select)} FROM stage2 AS p{join}")
 
     # conditions, item by item (an answer set missing by one condition is missing to the next)
     current = {k: f"x{k}_0" for k in range(len(numeric))}

@@ -97,6 +97,31 @@ def _raw_needed(plan: StatsPlan) -> list[int]:
     return sorted(needed)
 
 
+PACK = 1000  # aggregates per array column: engines cap the number of columns (PostgreSQL: 1664)
+
+
+def _packed(keys: list[str], aggregates: list[str], source: str) -> str:
+    """SELECT keys and the aggregates, packed into DOUBLE arrays ``p0, p1, ...`` in order."""
+    exprs = [a.rsplit(" AS ", 1)[0] for a in aggregates]
+    packs = [f"[{', '.join(f'CAST({e} AS DOUBLE)' for e in exprs[i:i + PACK])}] AS p{i // PACK}"
+             for i in range(0, len(exprs), PACK)]
+    group = f" GROUP BY {', '.join(keys)}" if keys else ""
+    return f"SELECT {', '.join(keys + packs)} FROM ({source}) AS r{group}"
+
+
+def _unpack(table: Any, aggregates: list[str]) -> dict[str, np.ndarray]:
+    """Each aggregate's column (one value per result row) by its name."""
+    out: dict[str, np.ndarray] = {}
+    names = [a.rsplit(" AS ", 1)[1] for a in aggregates]
+    for i in range(0, len(names), PACK):
+        column = table.column(f"p{i // PACK}").combine_chunks()
+        chunk = names[i:i + PACK]
+        values = np.asarray(column.flatten().to_numpy(zero_copy_only=False), dtype=np.float64)
+        values = np.nan_to_num(values.reshape(table.num_rows, len(chunk)), nan=0.0)  # SUM over no rows is NULL
+        out.update({name: values[:, j] for j, name in enumerate(chunk)})
+    return out
+
+
 def _cross(block: tuple[int, ...], prefix: str) -> list[str]:
     """The four pairwise cross-products of a block; xx and mm are symmetric (upper triangle only)."""
     out = []
@@ -112,6 +137,10 @@ def _cross(block: tuple[int, ...], prefix: str) -> list[str]:
 
 def cell_query(plan: StatsPlan, rel: Relation) -> str:
     """One row per cell: every cell statistic of the plan."""
+    return _packed(_keys(rel), cell_aggregates(plan), _rows(plan, rel, list(range(len(plan.variables)))))
+
+
+def cell_aggregates(plan: StatsPlan) -> list[str]:
     variables = len(plan.variables)
     aggregates = ["COUNT(*) AS n", "SUM(w) AS sum_w", "SUM(w * w) AS sum_w2"]
     for v in range(variables):
@@ -139,29 +168,22 @@ def cell_query(plan: StatsPlan, rel: Relation) -> str:
                 aggregates += [f"SUM({member} * m{v}) AS split_count_{g}_{o}", f"SUM({wp}) AS split_wsum_{g}_{o}",
                                f"SUM({wp} * {wp}) AS split_wsum2_{g}_{o}", f"SUM({wp} * z{v}) AS split_sum_{g}_{o}",
                                f"SUM({wp} * z{v} * z{v}) AS split_sumsq_{g}_{o}"]
-    aggregates += _cross(plan.factor_block, "f")
-    keys = _keys(rel)
-    select = ", ".join(keys + aggregates)
-    group = f" GROUP BY {', '.join(keys)}" if keys else ""
-    return f"SELECT {select} FROM ({_rows(plan, rel, list(range(variables)))}) AS r{group}"
+    return aggregates + _cross(plan.factor_block, "f")
 
 
 def unit_query(plan: StatsPlan, rel: Relation) -> str | None:
     """One row per unit (segment units pooled over waves): the item block's cross-products."""
     if not plan.item_block:
         return None
-    keys = _keys(rel, wave=False)
-    select = ", ".join(keys + _cross(plan.item_block, "u"))
-    group = f" GROUP BY {', '.join(keys)}" if keys else ""
-    return f"SELECT {select} FROM ({_rows(plan, rel, sorted(set(plan.item_block)))}) AS r{group}"
+    return _packed(_keys(rel, wave=False), _cross(plan.item_block, "u"),
+                   _rows(plan, rel, sorted(set(plan.item_block))))
 
 
-def _column(table: Any, name: str, order: np.ndarray) -> np.ndarray:
-    values = table.column(name).to_numpy(zero_copy_only=False)
-    return np.nan_to_num(np.asarray(values, dtype=np.float64)[order], nan=0.0)  # SUM over no rows is NULL
+def _column(table: dict[str, np.ndarray], name: str, order: np.ndarray) -> np.ndarray:
+    return table[name][order]
 
 
-def _block(table: Any, block: tuple[int, ...], prefix: str, order: np.ndarray) -> dict[str, np.ndarray]:
+def _block(table: dict[str, np.ndarray], block: tuple[int, ...], prefix: str, order: np.ndarray) -> dict[str, np.ndarray]:
     size = len(block)
     out = {name: np.zeros((order.size, size, size)) for name in ("xx", "xm", "x2m", "mm")}
     for a in range(size):
@@ -198,6 +220,8 @@ def to_stats(plan: StatsPlan, segment_ids: list[str], wave: bool, cells: Any, un
         return key, codes
 
     cell_unit, cell_codes = unit_keys(cells)
+    cell_values = _unpack(cells, cell_aggregates(plan))
+    unit_values = _unpack(units, _cross(plan.item_block, "u")) if units is not None else {}
     wave_index = {label: k for k, label in enumerate(wave_labels)}
     cell_wave = (np.array([wave_index[str(v)] for v in cells.column("wave").to_pylist()], dtype=np.int64)
                  if wave else np.zeros(cells.num_rows, dtype=np.int64))
@@ -207,7 +231,7 @@ def to_stats(plan: StatsPlan, segment_ids: list[str], wave: bool, cells: Any, un
     variables = len(plan.variables)
 
     def matrix(name: str, width: int) -> np.ndarray:
-        return np.stack([_column(cells, f"{name}_{v}", order) for v in range(width)], axis=1) if width else \
+        return np.stack([_column(cell_values, f"{name}_{v}", order) for v in range(width)], axis=1) if width else \
             np.zeros((order.size, 0))
 
     moments = {name: matrix(name, variables) for name in ("count", "wsum", "wsum2", "sum", "sumsq")}
@@ -215,8 +239,8 @@ def to_stats(plan: StatsPlan, segment_ids: list[str], wave: bool, cells: Any, un
     freq_n = np.zeros_like(freq)
     for d in range(len(plan.discrete)):
         for slot in range(plan.values):
-            freq[:, d, slot] = _column(cells, f"freq_{d}_{slot}", order)
-            freq_n[:, d, slot] = _column(cells, f"freqn_{d}_{slot}", order)
+            freq[:, d, slot] = _column(cell_values, f"freq_{d}_{slot}", order)
+            freq_n[:, d, slot] = _column(cell_values, f"freqn_{d}_{slot}", order)
     gaps = {name: matrix(name, len(plan.gaps)) for name in ("gap_count", "gap_wsum", "gap_wsum2", "gap_sum",
                                                            "gap_sumsq", "gap_met")}
     splits = {name: np.zeros((order.size, 2, len(plan.outcomes)))
@@ -225,19 +249,19 @@ def to_stats(plan: StatsPlan, segment_ids: list[str], wave: bool, cells: Any, un
         for name, values in splits.items():
             for g in range(2):
                 for o in range(len(plan.outcomes)):
-                    values[:, g, o] = _column(cells, f"{name}_{g}_{o}", order)
+                    values[:, g, o] = _column(cell_values, f"{name}_{g}_{o}", order)
     cell_stats = CellStats(
         items=plan.items,
         segment_codes={s: cell_codes[order, i].astype(np.int32) for i, s in enumerate(segment_ids)},
         wave_codes=cell_wave[order].astype(np.int32),
-        n=_column(cells, "n", order), sum_w=_column(cells, "sum_w", order), sum_w2=_column(cells, "sum_w2", order),
+        n=_column(cell_values, "n", order), sum_w=_column(cell_values, "sum_w", order), sum_w2=_column(cell_values, "sum_w2", order),
         plan=plan, freq=freq, freq_n=freq_n, **moments, **gaps, **splits,
-        **_block(cells, plan.factor_block, "f", order))
+        **_block(cell_values, plan.factor_block, "f", order))
     unit_cross = None
     if units is not None:
         key, codes = unit_keys(units)
         unit_order = np.argsort(key, kind="stable")
         unit_cross = UnitCross(plan.item_block, {s: codes[unit_order, i].astype(np.int32)
                                                  for i, s in enumerate(segment_ids)},
-                               **_block(units, plan.item_block, "u", unit_order))
+                               **_block(unit_values, plan.item_block, "u", unit_order))
     return StudyStats(cell_stats, unit_cross, unit_of_cell.astype(np.int64)), segment_labels, wave_labels
