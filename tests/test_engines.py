@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -424,7 +423,5 @@ def test_postgres_engine_takes_a_fixed_number_of_queries(demo: Path, tmp_path: P
         original(self)
 
     monkeypatch.setattr(engines.PostgresEngine, "close", close)
-    started = time.perf_counter()
     _summary(root)
-    assert seen and seen[0] <= 12, seen
-    assert time.perf_counter() - started < 60
+    assert seen and seen[0] <= 12, seen  # whatever the number of segments, waves and items
