@@ -224,6 +224,31 @@ def statistics_pass() -> list[dict[str, Any]]:
 
 
 @benchmark
+def engine_pass() -> list[dict[str, Any]]:
+    """The whole summary (rules, row account, statistics, comments) of the Parquet study: in memory (read,
+    validate, numpy pass) against DuckDB reading the same file (engines/summary.py), same process, best of 2."""
+    import duckdb
+
+    from surveyengine.build import summarise
+    from surveyengine.plugins import get_plugin_manager
+    from surveyengine.study import load_study
+
+    pm = get_plugin_manager()
+    study = load_study(study_dir("parquet"), pm)
+
+    def run(engine: str | None) -> Any:
+        study.engine = engine
+        return summarise(study, pm, lambda message: None, use_cache=False)[0]
+
+    memory, summary = best_of(2, lambda: run(None))
+    engine, _ = best_of(2, lambda: run("duckdb"))
+    return [{"name": "summary in memory (read Parquet, rules, numpy pass)", "seconds": memory,
+             "respondents": summary.account["rows_used"]},
+            {"name": f"summary in DuckDB {duckdb.__version__} from the Parquet file", "seconds": engine,
+             "ratio": engine / memory}]
+
+
+@benchmark
 def scoring_stage() -> list[dict[str, Any]]:
     """The whole scoring stage: pass, roll-ups, every scorer, comparisons, base rules."""
     from surveyengine import scoring, stats

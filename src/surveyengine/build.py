@@ -42,6 +42,12 @@ def summarise(study: Study, pm: PluginManager, say: Callable[[str], None], use_c
     from . import cache, comments, stats
     from .data import load_responses, resolve_files
 
+    source = engine_source(study)
+    if source is not None:  # the pass runs inside the engine; its data may change at any time: no cache
+        from .engines.summary import summarise as summarise_in_engine
+
+        say(f"reading {source.engine} source")
+        return summarise_in_engine(study, source, say), False
     key = cache.key_for(study, [path for path, _ in resolve_files(study)]) if use_cache else None
     if key is not None:
         summary = cache.load(study, key)
@@ -57,6 +63,23 @@ def summarise(study: Study, pm: PluginManager, say: Callable[[str], None], use_c
     if key is not None:
         cache.save(study, key, summary)
     return summary, False
+
+
+def engine_source(study: Study) -> Any:
+    """The engine source the pass runs in: the study's ``source:``, or its Parquet files read by DuckDB when
+    ``study.engine`` is ``duckdb`` (``--engine duckdb``, for files too big for memory)."""
+    from .errors import DataError
+    from .model import Source
+
+    if study.config.source is not None:
+        return study.config.source
+    if study.engine != "duckdb":
+        return None
+    specs = study.config.data_files()
+    if len(specs) != 1 or not specs[0].path.lower().endswith(".parquet"):
+        raise DataError("--engine duckdb reads Parquet files named by one 'data' entry (a path or a glob)",
+                        str(study.config_path))
+    return Source(engine="duckdb", path=specs[0].path)
 
 
 def build(study: Study, pm: PluginManager, out_dir: Path, formats: tuple[str, ...] = ("html",),

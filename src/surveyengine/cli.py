@@ -265,13 +265,16 @@ def simulate(questionnaire: Path, n: int, seed: int, out: Path, encoding: str, u
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (for CI).")
 @click.option("--strict", is_flag=True, help="Fail on any warning.")
 @click.option("--no-cache", is_flag=True, help="Read the data and compute the statistics even if they are unchanged.")
+@click.option("--engine", type=click.Choice(["memory", "duckdb"]), default="memory", show_default=True,
+              help="Where the statistics pass runs: in memory, or in DuckDB over the Parquet files (larger than memory).")
 @plugins_dir_option
 def build(study: Path, out: Path | None, formats: str | None, base_url: str | None, quiet: bool, strict: bool,
-          no_cache: bool, plugins_dirs: tuple[Path, ...]) -> None:
+          no_cache: bool, engine: str, plugins_dirs: tuple[Path, ...]) -> None:
     """Build the report site of STUDY (a study folder or a questionnaire file)."""
     from .build import build as run
 
     loaded, pm = _study(study, plugins_dirs)
+    loaded.engine = None if engine == "memory" else engine
     if base_url is not None:
         output = loaded.config.output.model_copy(update={"base_url": base_url})
         loaded.config = loaded.config.model_copy(update={"output": output})

@@ -458,6 +458,37 @@ class QualityChecks(_Model):
                                      description="Share of the asked rating items left unanswered that flags.")
 
 
+class Source(_Model):
+    """Responses in a database engine instead of files: the statistics pass runs inside the engine.
+
+    Credentials never live here: ``env`` names an environment variable holding the connection
+    string, ``profile`` a named entry of the profiles file outside the study folder
+    (``$SURVEYENGINE_PROFILES``, else ``~/.config/surveyengine/profiles.yaml``).
+    """
+
+    engine: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")] = Field(
+        description="duckdb, postgres or spark (see docs/warehouse.md for BigQuery, Snowflake and others).")
+    table: str | None = Field(default=None, description="A table or view, optionally schema-qualified.")
+    query: str | None = Field(default=None, description="A SELECT whose rows are the responses.")
+    path: str | None = Field(default=None, description="duckdb: a database file, or Parquet files (path or glob), "
+                                                       "relative to the study folder.")
+    env: str | None = Field(default=None, description="Environment variable holding the connection string.")
+    profile: str | None = Field(default=None, description="Profile name in the profiles file (outside the study).")
+    row_column: str | None = Field(default=None, description="Column numbering the rows in messages (e.g. the row of "
+                                                             "the original export). Default: rows in respondent id order.")
+    max_comments: int = Field(default=10_000, ge=0, description="The latest open answers fetched for the report.")
+    memory_limit: str | None = Field(default=None, description="duckdb: memory limit, e.g. 1GB.")
+
+    @model_validator(mode="after")
+    def _one_relation(self) -> Source:
+        given = [name for name in ("table", "query") if getattr(self, name)]
+        if len(given) > 1:
+            raise ValueError("a source names a table or a query, not both")
+        if not given and not (self.engine == "duckdb" and self.path):
+            raise ValueError("a source names a 'table' or a 'query' (or, for duckdb, Parquet files in 'path')")
+        return self
+
+
 class OutputConfig(_Model):
     dir: str = Field(default="site", description="Where the site is built, relative to the study folder.")
     formats: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")], ...] = ("html", "json", "csv")
@@ -469,6 +500,7 @@ class StudyConfig(_Model):
 
     questionnaire: str = Field(default="questionnaire.yaml", description="Path of the questionnaire.")
     data: tuple[Union[str, DataFile], ...] = Field(default=(), description="Response files: paths, globs or tables.")
+    source: Source | None = Field(default=None, description="Responses in a database engine instead of files.")
     title: Text | None = Field(default=None, description="Site title. Default: the questionnaire's title.")
     language: LanguageCode | None = Field(default=None, description="Report language. Default: the questionnaire's first.")
     theme: str = Field(default="default", description="Theme name, or a folder relative to the study.")
@@ -479,6 +511,12 @@ class StudyConfig(_Model):
     validation: ValidationRules = Field(default_factory=ValidationRules)
     quality: QualityChecks = Field(default_factory=QualityChecks)
     output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @model_validator(mode="after")
+    def _data_or_source(self) -> StudyConfig:
+        if self.data and self.source is not None:
+            raise ValueError("a study reads 'data' files or a 'source', not both")
+        return self
 
     def data_files(self) -> tuple[DataFile, ...]:
         return tuple(DataFile(path=d) if isinstance(d, str) else d for d in self.data)

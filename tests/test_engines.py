@@ -1,0 +1,427 @@
+"""The statistics pass inside real engines (DuckDB, PostgreSQL) against the in-memory numpy pass.
+
+Counts and moments must agree exactly (sums to 1e-9 relative). The numpy pass forms its cross-products
+from float32 products (see stats/numpy_backend.py) while the engines sum in DOUBLE, so cross-products
+agree to 1e-6 relative, and the numbers in results.json to 1e-3 (item-level regressions in small units
+amplify that float32 noise). The engine's are the exact ones: they equal float64 products to 1e-12.
+
+PostgreSQL runs as a throwaway cluster made with Debian's initdb / pg_ctl on a free local port. Without
+it these tests skip, saying how to install it; under CI=true they fail instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from surveyengine.build import summarise
+from surveyengine.errors import DataError
+from surveyengine.plugins import get_plugin_manager
+from surveyengine.study import load_study
+
+duckdb = pytest.importorskip("duckdb", reason="pip install 'surveyengine[duckdb]'")
+
+EXACT = ("n", "sum_w", "sum_w2", "count", "wsum", "wsum2", "sum", "sumsq", "freq", "freq_n", "gap_count",
+         "gap_wsum", "gap_wsum2", "gap_sum", "gap_sumsq", "gap_met", "split_count", "split_wsum", "split_wsum2",
+         "split_sum", "split_sumsq")
+CROSS = ("xx", "xm", "x2m", "mm")
+
+
+def _summary(root: Path, engine: str | None = None) -> Any:
+    pm = get_plugin_manager(entry_points=False)
+    study = load_study(root, pm)
+    study.engine = engine
+    return summarise(study, pm, lambda message: None, use_cache=False)[0]
+
+
+def assert_same_summary(memory: Any, engine: Any, source: str | None = None) -> None:
+    """Equal statistics, labels, account, exclusions, findings and comments; ``source`` names the engine
+    source that stands for the memory build's one data file."""
+    a, b = memory.stats, engine.stats
+    for name in EXACT:
+        x, y = getattr(a.cells, name), getattr(b.cells, name)
+        assert x.shape == y.shape, name
+        np.testing.assert_allclose(y, x, rtol=1e-9, atol=1e-9, err_msg=name)
+    for name in ("n", "count", "freq_n", "gap_count", "split_count", "mm"):
+        if name != "mm":
+            assert np.array_equal(getattr(a.cells, name), getattr(b.cells, name)), name
+    for name in CROSS:
+        np.testing.assert_allclose(getattr(b.cells, name), getattr(a.cells, name), rtol=1e-6, atol=1e-6)
+        if a.units is not None:
+            np.testing.assert_allclose(getattr(b.units, name), getattr(a.units, name), rtol=1e-6, atol=1e-6)
+    assert a.cells.segment_codes.keys() == b.cells.segment_codes.keys()
+    for key in a.cells.segment_codes:
+        assert np.array_equal(a.cells.segment_codes[key], b.cells.segment_codes[key])
+    assert np.array_equal(a.cells.wave_codes, b.cells.wave_codes)
+    assert np.array_equal(a.unit_of_cell, b.unit_of_cell)
+    assert memory.labels == engine.labels
+    rename = {next(iter(memory.account["files"])): source} if source else {}
+    account = {**memory.account, "files": {rename.get(k, k): v for k, v in memory.account["files"].items()}}
+    assert engine.account == account
+    memory_exclusions = [{**e, "file": rename.get(e["file"], e["file"])} for e in memory.exclusions]
+    assert engine.exclusions == memory_exclusions
+    shown = [(str(p.message), p.location.row, p.location.column, p.severity) for p in memory.findings]
+    assert [(str(p.message), p.location.row, p.location.column, p.severity) for p in engine.findings] == shown
+    assert memory.bad_rows == engine.bad_rows
+    if memory.comments is not None:
+        assert engine.comments.text == memory.comments.text
+        for name, values in memory.comments.arrays().items():
+            np.testing.assert_array_equal(engine.comments.arrays()[name], values, err_msg=name)
+
+
+# --------------------------------------------------------------------------- the demo study
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from click.testing import CliRunner
+
+    from surveyengine.cli import cli
+
+    root = tmp_path_factory.mktemp("engines") / "demo"
+    assert CliRunner().invoke(cli, ["init", str(root)]).exit_code == 0
+    config = yaml.safe_load((root / "surveyengine.yaml").read_text())
+    config["output"]["formats"] = ["json"]
+    (root / "surveyengine.yaml").write_text(yaml.safe_dump(config))
+    return root
+
+
+def _engine_study(demo: Path, folder: Path, source: dict[str, Any]) -> Path:
+    shutil.copytree(demo, folder, ignore=shutil.ignore_patterns("data", "site", ".surveyengine-cache"))
+    config = yaml.safe_load((folder / "surveyengine.yaml").read_text())
+    del config["data"]
+    config["source"] = source
+    (folder / "surveyengine.yaml").write_text(yaml.safe_dump(config))
+    return folder
+
+
+def _duckdb_from_csv(csv: Path, database: Path) -> None:
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(f"CREATE TABLE responses AS SELECT * FROM read_csv('{csv}')")
+
+
+def test_demo_statistics_from_duckdb_equal_numpy(demo: Path, tmp_path: Path) -> None:
+    _duckdb_from_csv(demo / "data" / "responses.csv", tmp_path / "responses.duckdb")
+    root = _engine_study(demo, tmp_path / "study", {"engine": "duckdb", "path": "../responses.duckdb",
+                                                    "table": "responses"})
+    memory, engine = _summary(demo), _summary(root)
+    assert_same_summary(memory, engine, "duckdb:responses")
+    assert_exact_cross_products(demo, engine)
+
+
+def assert_exact_cross_products(demo: Path, engine: Any) -> None:
+    """The engine's item-block cross-products equal float64 products of the same answers and factor scores."""
+    from surveyengine import stats
+    from surveyengine.data import load_responses
+    from surveyengine.stats.numpy_backend import cell_keys
+
+    pm = get_plugin_manager(entry_points=False)
+    responses = load_responses(load_study(demo, pm), pm)
+    plan = stats.plan_for(load_study(demo, pm).questionnaire, responses.items)
+    scores = stats.factor_scores(responses, plan).astype(np.float64)
+    values = np.concatenate([responses.answers.astype(np.float64), scores], axis=1)[:, list(plan.item_block)]
+    cell, unit_of_cell, _, _ = cell_keys(responses)
+    unit = unit_of_cell[cell]
+    z = np.nan_to_num(values)
+    exact = np.stack([z[unit == u].T @ z[unit == u] for u in range(unit_of_cell.max() + 1)])
+    np.testing.assert_allclose(engine.stats.units.xx, exact, rtol=1e-12)
+
+
+def _numbers_close(a: Any, b: Any, path: str = "") -> None:
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for key in a:
+            _numbers_close(a[key], b[key], f"{path}/{key}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for k, (x, y) in enumerate(zip(a, b)):
+            _numbers_close(x, y, f"{path}[{k}]")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert b == pytest.approx(a, rel=1e-3, abs=1e-5), path
+    else:
+        assert a == b, path
+
+
+def test_demo_build_from_duckdb_gives_the_same_results(demo: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from surveyengine.cli import cli
+
+    _duckdb_from_csv(demo / "data" / "responses.csv", tmp_path / "responses.duckdb")
+    root = _engine_study(demo, tmp_path / "study", {"engine": "duckdb", "path": "../responses.duckdb",
+                                                    "table": "responses"})
+    for folder in (demo, root):
+        result = CliRunner().invoke(cli, ["build", str(folder), "--quiet", "--no-cache"])
+        assert result.exit_code == 0, result.output
+    files = json.loads((demo / "site" / "results.json").read_text())
+    engine = json.loads((root / "site" / "results.json").read_text())
+    # the recorded source differs, and with the replicate groups (numpy only) the total's bootstrap
+    for results in (files, engine):
+        results["account"]["files"] = list(results["account"]["files"].values())
+    _without_bootstrap_intervals(files, engine)
+    _numbers_close(files, engine)
+
+
+def _without_bootstrap_intervals(files: Any, engine: Any) -> None:
+    """The total's importance intervals come from the replicate groups in memory, from the parametric
+    bootstrap in an engine (stats/sql_backend.py): both are set aside, the rest must agree."""
+    def strip(value: Any, path: str) -> Any:
+        if isinstance(value, dict):
+            for key in list(value):
+                if key in ("ci_low", "ci_high", "bootstrap", "interval", "rank_low", "rank_high", "rank_ci") and \
+                        "/total" in path:
+                    value.pop(key)
+                else:
+                    strip(value[key], f"{path}/{key}")
+        elif isinstance(value, list):
+            for item in value:
+                strip(item, path)
+    strip(files, "")
+    strip(engine, "")
+
+
+# --------------------------------------------------------------------------- random data, every rule
+
+VALUES = st.sampled_from(["1", "2", "3", "4", "5", "5", "4", "9", "7", "", "", "x", "2.5"])
+
+
+@st.composite
+def samples(draw: Any) -> list[dict[str, str]]:
+    n = draw(st.integers(1, 40))
+    rows = []
+    for k in range(n):
+        rows.append({
+            "respondent_id": draw(st.sampled_from([f"R{k}", f"R{k}", f"R{k}", "R1", ""])),
+            "region": draw(st.sampled_from(["North", "South", "East", "Ö-West", ""])),
+            "date": draw(st.sampled_from(["2026-01-15", "2026-02-03", "2026-03", "bad", ""])),
+            **{item: draw(VALUES) for item in ("quality", "price", "staff", "speed", "overall")},
+            "complained": draw(st.sampled_from(["1", "2", "9", "", "3"])),
+            "age": draw(st.sampled_from(["34", "", "abc", "61.5"])),
+            "weight": draw(st.sampled_from(["1", "0.5", "2.25", "0", "-1", ""])),
+            "comment": draw(st.sampled_from(["", "fine", "  ", "很好", "slow <b>"])),
+        })
+    return rows
+
+
+def _mini(root: Path, rows: list[dict[str, str]], config: dict[str, Any]) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from surveyengine.yamlio import load_file
+    from tests.conftest import DATA, _plain
+
+    questionnaire = _plain(load_file(DATA / "questionnaire.yaml"))
+    questionnaire["weights"] = {"column": "weight"}
+    questionnaire["outcomes"]["complaint"] = {"item": "complained", "yes": [1]}
+    questionnaire["questions"][3]["when"] = "complained == 1"  # the comment only after a complaint
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "data").mkdir(exist_ok=True)
+    (root / "questionnaire.yaml").write_text(yaml.safe_dump(questionnaire, allow_unicode=True))
+    settings_ = {"questionnaire": "questionnaire.yaml", "data": ["data/*.parquet"], **config}
+    (root / "surveyengine.yaml").write_text(yaml.safe_dump(settings_))
+    columns = {name: [row[name] for row in rows] for name in rows[0]}
+    pq.write_table(pa.table({k: pa.array(v, type=pa.string()) for k, v in columns.items()}),
+                   root / "data" / "responses.parquet")
+    return root
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=samples(), policy=st.sampled_from(["missing", "exclude"]))
+def test_random_data_through_duckdb_equals_numpy(tmp_path: Path, rows: list[dict[str, str]], policy: str) -> None:
+    root = _mini(tmp_path / f"s{abs(hash(str(rows))) % 10**8}", rows,
+                 {"validation": {"out_of_range": policy, "not_a_number": policy, "unknown_code": policy,
+                                 "not_asked": policy, "unexpected_column": "warn"},
+                  "quality": {"straightlining": "exclude", "straightlining_min_items": 2}})
+    old = os.getcwd()
+    os.chdir(root)
+    try:
+        try:
+            memory = _summary(root)
+        except DataError as error:  # nothing usable: the engine says so too
+            with pytest.raises(DataError) as raised:
+                _summary(root, "duckdb")
+            assert "no usable responses" in str(error) and "no usable responses" in str(raised.value)
+            return
+        engine = _summary(root, "duckdb")
+        assert_same_summary(memory, engine)
+    finally:
+        os.chdir(old)
+
+
+# --------------------------------------------------------------------------- bad input, secrets, extras
+
+def _duck_source(tmp_path: Path, demo: Path, table_sql: str, source: dict[str, Any]) -> Path:
+    with duckdb.connect(str(tmp_path / "db.duckdb")) as connection:
+        connection.execute(table_sql.format(csv=demo / "data" / "responses.csv"))
+    return _engine_study(demo, tmp_path / "study", {"engine": "duckdb", "path": "../db.duckdb", **source})
+
+
+def test_missing_table_and_column_are_named(demo: Path, tmp_path: Path) -> None:
+    root = _duck_source(tmp_path, demo, "CREATE TABLE responses AS SELECT * EXCLUDE (dealer) FROM read_csv('{csv}')",
+                        {"table": "responses"})
+    with pytest.raises(DataError, match=r"missing column 'dealer'") as error:
+        _summary(root)
+    assert error.value.location.path == "duckdb:responses"
+    config = yaml.safe_load((root / "surveyengine.yaml").read_text())
+    config["source"]["table"] = "responsez"
+    (root / "surveyengine.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(DataError, match="responsez"):
+        _summary(root)
+
+
+def test_type_mismatch_is_a_finding_as_from_files(demo: Path, tmp_path: Path) -> None:
+    root = _duck_source(tmp_path, demo, "CREATE TABLE responses AS SELECT * REPLACE (CASE WHEN respondent_id = "
+                        "'R0000002' THEN 'lots' ELSE CAST(hw_quality AS VARCHAR) END AS hw_quality) FROM read_csv('{csv}')",
+                        {"table": "responses", "row_column": "row_number"} if False else {"table": "responses"})
+    engine = _summary(root)
+    assert engine.account["findings_by_rule"] == {"not_a_number": 1}
+    assert [p.message for p in engine.findings] == ["'lots' not a number; answer set missing"]
+
+
+def test_credentials_stay_out_of_messages(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("psycopg", reason="pip install 'surveyengine[postgres]'")
+    with socket.socket() as probe:  # a port nobody listens on: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("SE_TEST_PG", f"postgresql://analyst:s3cret-pw@127.0.0.1:{port}/survey")
+    root = _engine_study(demo, tmp_path / "study", {"engine": "postgres", "env": "SE_TEST_PG", "table": "responses"})
+    with pytest.raises(DataError) as error:
+        _summary(root)
+    assert "s3cret-pw" not in str(error.value) and "cannot connect" in str(error.value)
+    assert "postgres:responses" in str(error.value)
+    monkeypatch.delenv("SE_TEST_PG")
+    with pytest.raises(DataError, match="SE_TEST_PG"):
+        _summary(root)
+
+
+def test_a_missing_driver_names_its_extra(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _engine_study(demo, tmp_path / "study", {"engine": "duckdb", "path": "x.duckdb", "table": "t"})
+    (root / "x.duckdb").write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "duckdb", None)
+    with pytest.raises(DataError, match=r"pip install 'surveyengine\[duckdb\]'"):
+        _summary(root)
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+def _pg_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A throwaway PostgreSQL cluster on a free local port; its connection string."""
+    pytest.importorskip("psycopg", reason="pip install 'surveyengine[postgres]'")
+    binaries = _pg_bin()
+    if binaries is None:
+        message = "PostgreSQL is not installed: apt-get install postgresql (Debian) to run these tests"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    folder = Path(tempfile.mkdtemp(prefix="surveyengine-pg-"))  # not under pytest's folder: the server's user
+    data, sockets = folder / "data", folder / "run"
+    sockets.mkdir()
+    runner: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses root: run the cluster as the postgres user Debian creates
+        runner = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(folder, "postgres")
+        shutil.chown(sockets, "postgres")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    subprocess.run([*runner, str(binaries / "initdb"), "-D", str(data), "-U", "surveyengine", "--auth=trust",
+                    "-E", "UTF8", "--locale=C"], check=True, capture_output=True)
+    subprocess.run([*runner, str(binaries / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"), "-o",
+                    f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
+                   check=True, capture_output=True)
+    try:
+        yield f"postgresql://surveyengine@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*runner, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _pg_table(dsn: str, csv: Path, name: str = "responses") -> None:
+    import psycopg
+
+    with duckdb.connect() as connection:
+        schema = connection.execute(f"DESCRIBE SELECT * FROM read_csv('{csv}')").fetchall()
+    types = {"BIGINT": "bigint", "DOUBLE": "double precision", "VARCHAR": "text", "DATE": "date"}
+    columns = ", ".join(f'"{c[0]}" {types.get(c[1], "text")}' for c in schema)
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f'DROP TABLE IF EXISTS "{name}"')
+        connection.execute(f'CREATE TABLE "{name}" ({columns})')
+        with connection.cursor().copy(f'COPY "{name}" FROM STDIN WITH (FORMAT csv, HEADER true)') as copy:
+            copy.write(csv.read_bytes())
+
+
+def test_demo_statistics_from_postgres_equal_numpy(demo: Path, tmp_path: Path, postgres: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    _pg_table(postgres, demo / "data" / "responses.csv")
+    monkeypatch.setenv("SE_PG", postgres)
+    root = _engine_study(demo, tmp_path / "study", {"engine": "postgres", "env": "SE_PG", "table": "responses"})
+    memory, engine = _summary(demo), _summary(root)
+    assert_same_summary(memory, engine, "postgres:responses")
+
+
+def test_random_data_through_postgres_equals_numpy(tmp_path: Path, postgres: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    rows = [{"respondent_id": f"R{k % 37}", "region": ["North", "South", "", "East"][k % 4],
+             "date": ["2026-01-15", "2026-02", "bad"][k % 3],
+             **{item: ["1", "5", "9", "7", "", "x", "3"][(k * m) % 7]
+                for m, item in enumerate(("quality", "price", "staff", "speed", "overall"), start=1)},
+             "complained": ["1", "2", "9", ""][k % 4], "age": ["34", "", "abc"][k % 3],
+             "weight": ["1", "0.5", "2.25", "0"][k % 4], "comment": ["", "fine", "很好"][k % 3]}
+            for k in range(120)]
+    root = _mini(tmp_path / "mini", rows, {"validation": {"not_asked": "exclude"},
+                                           "quality": {"straightlining_min_items": 2}})
+    with psycopg.connect(postgres, autocommit=True) as connection:
+        connection.execute("DROP TABLE IF EXISTS mini")
+        connection.execute("CREATE TABLE mini (" + ", ".join(f'"{c}" text' for c in rows[0]) + ", row_no bigint)")
+        with connection.cursor().copy("COPY mini FROM STDIN") as copy:
+            for k, row in enumerate(rows):
+                copy.write_row([*row.values(), k + 1])
+    monkeypatch.chdir(root)
+    memory = _summary(root)
+    config = yaml.safe_load((root / "surveyengine.yaml").read_text())
+    del config["data"]
+    config["source"] = {"engine": "postgres", "env": "SE_PG", "table": "mini", "row_column": "row_no"}
+    (root / "surveyengine.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("SE_PG", postgres)
+    engine = _summary(root)
+    assert_same_summary(memory, engine, "postgres:mini")
+
+
+def test_postgres_engine_takes_a_fixed_number_of_queries(demo: Path, tmp_path: Path, postgres: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from surveyengine import engines
+
+    _pg_table(postgres, demo / "data" / "responses.csv")
+    monkeypatch.setenv("SE_PG", postgres)
+    root = _engine_study(demo, tmp_path / "study", {"engine": "postgres", "env": "SE_PG", "table": "responses"})
+    seen: list[int] = []
+    original = engines.Engine.close
+
+    def close(self: Any) -> None:
+        seen.append(self.queries)
+        original(self)
+
+    monkeypatch.setattr(engines.PostgresEngine, "close", close)
+    _summary(root)
+    assert seen and seen[0] <= 12, seen  # whatever the number of segments, waves and items
