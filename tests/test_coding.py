@@ -126,3 +126,52 @@ def test_ordinary_patterns_are_accepted_and_fast(pattern: str) -> None:
     start = time.perf_counter()
     rules.match("a" * 100_000 + "!")  # rules read the first MAX_RULE_TEXT characters: at worst quadratic in that
     assert time.perf_counter() - start < 0.5
+
+
+# --------------------------------------------------------------------------- simulate
+
+
+def test_simulate_writes_coded_comments_and_their_truth() -> None:
+    import re
+
+    from surveyengine.simulate import simulate
+
+    q = load(REPO / "questionnaires" / "auto-dealer" / "questionnaire.yaml").questionnaire
+    columns, truth = simulate(q, 3000, seed=1)
+    frame = q.codeframes["feedback"]
+    codes = truth["comment_codes"]
+    assert set(codes) == {"comment", "low_reason", "complaint_text"}
+    ids = list(columns[q.respondent_id])
+    sizes = {0: 0, 1: 0, 2: 0}
+    chinese = 0
+    for item_id, by_id in codes.items():
+        texts = columns[q.item(item_id).data_column]
+        written = {ids[row] for row, text in enumerate(texts) if text != ""}
+        assert set(by_id) == written  # every comment on a coded item has its truth, and only those
+        for rid, true_codes in by_id.items():
+            sizes[len(true_codes)] += 1
+            text = texts[ids.index(rid)] if len(by_id) < 50 else None
+            chinese += bool(text and re.search("[\u4e00-\u9fff]", text))
+            if item_id == "complaint_text":
+                assert all(frame.code(c).polarity == "complaint" for c in true_codes)
+    assert sizes[0] > 20 and sizes[1] > 300 and sizes[2] > 100
+    # several phrasings per code in each language
+    example = frame.code("waiting_time").examples
+    for lang in ("en", "zh"):
+        seen = {p for p in example[lang] for texts in (columns["comment"], columns["complaint_text"]) for t in texts
+                if p in t}
+        assert len(seen) >= 2
+
+
+def test_simulate_keeps_uncoded_columns_unchanged() -> None:
+    """The codeframe's comments come from a stream of their own: every other column is as before."""
+    from surveyengine import model
+    from surveyengine.simulate import simulate
+
+    q = load(REPO / "questionnaires" / "auto-dealer" / "questionnaire.yaml").questionnaire
+    plain = model.Questionnaire.model_validate({**q.model_dump(), "codeframes": {}})
+    a, _ = simulate(q, 500, seed=3)
+    b, _ = simulate(plain, 500, seed=3)
+    for name in a:
+        if name not in ("comment", "low_reason", "complaint_text"):
+            assert list(map(str, a[name])) == list(map(str, b[name])), name
