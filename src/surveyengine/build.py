@@ -70,6 +70,15 @@ def build(study: Study, pm: PluginManager, out_dir: Path, formats: tuple[str, ..
     say("scoring")
     results = scoring.score(study, summary.stats, summary.labels, summary.account, pm, summary.exclusions)
     results.comments = comments.publish(summary.comments, summary.labels, results)
+    if study.questionnaire.codeframes and summary.comments is not None:
+        from . import coding
+
+        say("coding comments")
+        coded = coding.for_build(study.root, summary.comments, study.questionnaire, say)
+        if coded is not None:
+            for comment, codes in zip(results.comments, coded.codes):
+                comment.codes = codes
+            results.coding = coding.analyse(study.questionnaire, summary.comments, coded, summary.labels, results)
 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
