@@ -368,3 +368,133 @@ def test_build_codes_only_new_comments(tmp_path: Path) -> None:
     table.text[coded_rows[0]] = "The invoice was wrong."  # an edited comment
     again = coding.for_build(folder, table, loaded.questionnaire)
     assert again is not None and again.new == 1 and again.codes[coded_rows[0]] == ("invoice",)
+
+
+# --------------------------------------------------------------------------- analysis and report
+
+
+def test_two_proportions_matches_the_chi_square_test() -> None:
+    import numpy as np
+    from scipy.stats import chi2_contingency
+
+    from surveyengine.estimates import two_proportions
+
+    for x1, n1, x2, n2 in [(30, 200, 50, 220), (5, 40, 2, 60), (100, 1000, 100, 1000)]:
+        expected = chi2_contingency(np.array([[x1, n1 - x1], [x2, n2 - x2]]), correction=False)[1]
+        assert float(two_proportions(x1, n1, x2, n2)) == pytest.approx(expected, rel=1e-9)
+    assert np.isnan(two_proportions(1, 0, 2, 10))
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A coded study built with a hostile comment that a rule codes, in the most recent wave."""
+    folder = tmp_path_factory.mktemp("report") / "s"
+    assert run("init", str(folder), "--n", "3000").exit_code == 0
+    data = folder / "data" / "responses.csv"
+    with data.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    latest = max(row["month"] for row in rows)
+    rows[0]["comment"] = "<script>alert(1)</script> the invoice was wrong"
+    rows[0]["month"] = latest
+    with data.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    truth = truth_of(folder)
+    keys = sorted(truth)
+    random.Random(3).shuffle(keys)
+    hand = write_hand(folder.parent / "hand.csv", [k for k in keys if k[0] != rows[0]["respondent_id"]][:300], truth)
+    assert run("code", str(folder), "--import", str(hand)).exit_code == 0
+    result = run("build", str(folder), "--format", "json,review,html", "-q")
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def test_results_carry_the_code_analysis(reported: Path) -> None:
+    import numpy as np
+
+    results = json.loads((reported / "site" / "results.json").read_text(encoding="utf-8"))
+    analysis = results["coding"]["analysis"]["feedback"]
+    total = analysis["groups"][0]
+    assert total["level"] == "total" and total["respondents"] == results["respondents"]
+    # recount from the codes file and the data
+    data = {row["respondent_id"]: row for row in csv.DictReader(
+        (reported / "data" / "responses.csv").open(encoding="utf-8"))}
+    codes = read_codes(reported)
+    mentioners = {rid for (rid, item), row in codes.items() if "invoice" in row["codes"].split(";")}
+    commenters = {rid for rid, item in codes}
+    entry = total["codes"]["invoice"]
+    assert entry["respondents"] == len(mentioners)
+    assert entry["share_respondents"] == pytest.approx(len(mentioners) / results["respondents"], rel=1e-5)
+    assert entry["mentions"] == sum("invoice" in row["codes"].split(";") for row in codes.values())
+    assert total["commenters"] == len(commenters)
+    def answers(ids: set[str]) -> list[float]:  # valid answers on the 1-10 scale (99: don't know)
+        values = [float(data[rid]["overall"]) for rid in ids if data[rid]["overall"] not in ("", "nan")]
+        return [v for v in values if 1 <= v <= 10]
+
+    scores, others = answers(mentioners), answers(commenters - mentioners)
+    impact = analysis["impact"]["invoice"]["satisfaction"]
+    assert impact["mentioners"] == pytest.approx(np.mean(scores), rel=1e-5)
+    assert impact["others"] == pytest.approx(np.mean(others), rel=1e-5)
+    assert impact["p"] < 0.05 and impact["difference"] < 0  # a complaint code costs satisfaction
+    # a net counts a respondent once however many of its codes they mention
+    money = total["codes"]["money"]
+    assert money["respondents"] <= sum(total["codes"][c]["respondents"] for c in ("value_money", "price", "invoice"))
+    waves = [g for g in analysis["groups"] if g["level"] == "wave"]
+    assert len(waves) == len(results["waves"]) and "p_vs_previous" in waves[1]["codes"]["invoice"]
+    assert "p_vs_previous" not in waves[0]["codes"]["invoice"]
+    # units: every shown group has its test against the rest; suppressed ones show nothing
+    dealers = [g for g in analysis["groups"] if g["level"] == "dealer"]
+    assert dealers and all(g["suppressed"] or g["codes"]["invoice"]["p_vs_rest"] is not None for g in dealers)
+    complaints = results["coding"]["complaints"]
+    assert complaints["item"] == "complaint_text" and complaints["codes"]
+    assert all(w["mentions"] >= results["index"]["privacy_min"] for c in complaints["codes"] for w in c["where"])
+    assert all(c["codes"] == [] or isinstance(c["codes"], list) for c in results["comments"])
+
+
+def test_privacy_minimum_hides_cells(reported: Path, tmp_path: Path) -> None:
+    """With a privacy minimum above a group's commenters, that group's codes are not shown."""
+    from surveyengine.analysis_codes import code_analysis
+    from surveyengine import coding
+    from surveyengine.build import summarise
+    from surveyengine.plugins import get_plugin_manager
+    from surveyengine.study import load_study
+    from surveyengine.scoring import score
+
+    pm = get_plugin_manager(entry_points=False)
+    loaded = load_study(reported, pm)
+    summary = summarise(loaded, pm, lambda m: None)[0]
+    q = loaded.questionnaire
+    strict = q.model_copy(update={"index": q.index.model_copy(update={"privacy_min": 150, "min_base": 150})})
+    results = score(loaded, summary.stats, summary.labels, summary.account, pm, summary.exclusions)
+    coded = coding.for_build(reported, summary.comments, q)
+    analysis = code_analysis(strict, summary.comments, coded, summary.labels, results)["feedback"]
+    hidden = [g for g in analysis["groups"] if g["suppressed"]]
+    assert hidden and all(g["codes"] == {} and g["commenters"] is None for g in hidden)
+    assert all(g["commenters"] >= 150 for g in analysis["groups"] if not g["suppressed"])
+
+
+def test_say_page_escapes_comments_and_shows_codes(reported: Path) -> None:
+    site = reported / "site"
+    say = (site / "say.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in say
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; the invoice was wrong" in say
+    assert 'data-table="codes-feedback"' in say and "Invoice errors" in say
+    assert 'href="say.html"' in (site / "index.html").read_text(encoding="utf-8")
+    complaints = (site / "complaints.html").read_text(encoding="utf-8")
+    assert 'data-table="complaint-codes"' in complaints
+    review = (site / "management-review.html").read_text(encoding="utf-8")
+    assert "What went wrong, how often, where" in review
+
+
+def test_say_page_in_chinese(reported: Path, tmp_path: Path) -> None:
+    config = reported / "surveyengine.yaml"
+    original = config.read_text(encoding="utf-8")
+    try:
+        config.write_text(original + "language: zh\n", encoding="utf-8")
+        result = run("build", str(reported), "--format", "html", "--out", str(tmp_path / "zh"), "-q")
+        assert result.exit_code == 0, result.output
+    finally:
+        config.write_text(original, encoding="utf-8")
+    say = (tmp_path / "zh" / "say.html").read_text(encoding="utf-8")
+    assert "客户心声" in say and "发票问题" in say

@@ -613,7 +613,7 @@ def code_study(study: Any, pm: Any, imports: Sequence[Path] = (), export: Path |
 
 def analyse(q: Questionnaire, table: CommentTable, coded: Coded, labels: Any, results: Any) -> dict[str, Any]:
     """What ``results.json`` carries under ``coding``: the codeframes, the quality, and per code its counts."""
-    from .analysis_codes import code_analysis
+    from .analysis_codes import code_analysis, complaint_codes
 
     sources: dict[str, int] = {}
     for value in coded.source:
@@ -633,4 +633,5 @@ def analyse(q: Questionnaire, table: CommentTable, coded: Coded, labels: Any, re
     return {"codeframes": frames, "quality": quality,
             "coded": {"comments": sum(sources.values()), "by_source": dict(sorted(sources.items())),
                       "new": coded.new},
-            "analysis": code_analysis(q, table, coded, labels, results)}
+            "analysis": code_analysis(q, table, coded, labels, results),
+            "complaints": complaint_codes(q, table, coded, labels, results)}
