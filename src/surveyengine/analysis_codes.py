@@ -65,26 +65,37 @@ def code_analysis(q: Any, table: Any, coded: Any, labels: Any, results: Any) -> 
         score = table.score[first].astype(np.float64)
         recommend = table.recommend[first].astype(np.float64) if len(table.recommend) else np.full(n_resp, np.nan)
         comment_wave = table.wave[rows]
+        total_base = int(results.total.base)
+        n_codes = len(entries)
+        mention_f = mention.astype(np.float64)
+        comment_f = by_comment.astype(np.float64)
+        total_mentioners = mention_f.sum(axis=0)
 
-        def block(level: str, key: dict[str, str], label: str, base: int, suppressed: bool,
-                  resp_mask: np.ndarray, comment_mask: np.ndarray) -> dict[str, Any]:
-            commenters = int(resp_mask.sum())
-            comments = int(comment_mask.sum())
+        def level_counts(resp_group: np.ndarray, comment_group: np.ndarray, size: int) -> tuple[np.ndarray, ...]:
+            """Per group of one level (one bincount per code, not one pass per group): commenters, comments,
+            mentioners and mentions per code."""
+            commenters = np.bincount(resp_group, minlength=size)[:size]
+            comments = np.bincount(comment_group, minlength=size)[:size]
+            mentioners = np.column_stack([np.bincount(resp_group, weights=mention_f[:, j], minlength=size)[:size]
+                                          for j in range(n_codes)]) if n_codes else np.zeros((size, 0))
+            mentions = np.column_stack([np.bincount(comment_group, weights=comment_f[:, j], minlength=size)[:size]
+                                        for j in range(n_codes)]) if n_codes else np.zeros((size, 0))
+            return commenters, comments, mentioners, mentions
+
+        def block(level: str, key: dict[str, str], label: str, base: int, suppressed: bool, commenters: int,
+                  comments: int, mentioners: np.ndarray, mentions: np.ndarray) -> dict[str, Any]:
             hidden = suppressed or commenters < privacy
             group: dict[str, Any] = {"level": level, "key": key, "label": label, "respondents": base,
-                                     "commenters": None if hidden else commenters,
-                                     "comments": None if hidden else comments, "suppressed": hidden, "codes": {}}
+                                     "commenters": None if hidden else int(commenters),
+                                     "comments": None if hidden else int(comments), "suppressed": hidden, "codes": {}}
             if hidden:
                 return group
-            mentions = by_comment[comment_mask].sum(axis=0)
-            mentioners = mention[resp_mask].sum(axis=0)
-            rest_mentioners = mention[~resp_mask].sum(axis=0)
             rest_base = total_base - base
-            share = mentioners / base if base else np.full(len(entries), np.nan)
-            low, high = proportion_ci(share, np.full(len(entries), float(base)))
-            p_rest = (two_proportions(mentioners, np.full(len(entries), base), rest_mentioners,
-                                      np.full(len(entries), rest_base)) if level != "total"
-                      else np.full(len(entries), np.nan))
+            share = mentioners / base if base else np.full(n_codes, np.nan)
+            low, high = proportion_ci(share, np.full(n_codes, float(base)))
+            p_rest = (two_proportions(mentioners, np.full(n_codes, base), total_mentioners - mentioners,
+                                      np.full(n_codes, rest_base)) if level != "total"
+                      else np.full(n_codes, np.nan))
             for j, (code_id, *_rest) in enumerate(entries):
                 group["codes"][code_id] = {
                     "mentions": int(mentions[j]), "share_comments": clean(mentions[j] / comments if comments else None),
@@ -92,18 +103,19 @@ def code_analysis(q: Any, table: Any, coded: Any, labels: Any, results: Any) -> 
                     "ci_low": clean(low[j]), "ci_high": clean(high[j]), "p_vs_rest": clean(p_rest[j])}
             return group
 
-        total_base = int(results.total.base)
-        everyone = np.ones(n_resp, dtype=bool)
-        groups = [block("total", {}, results.total.label, total_base, results.total.suppressed, everyone,
-                        np.ones(rows.size, dtype=bool))]
+        groups = [block("total", {}, results.total.label, total_base, results.total.suppressed, n_resp, rows.size,
+                        total_mentioners, comment_f.sum(axis=0))]
         wave_index = {w: k for k, w in enumerate(labels.waves)}
+        n_waves = len(labels.waves)
+        wave_counts = level_counts(np.where(wave >= 0, wave, n_waves), np.where(comment_wave >= 0, comment_wave,
+                                                                                   n_waves), n_waves + 1)
         previous = None
         for group in results.waves:
             k = wave_index.get(group.key.get("wave"))
             if k is None:
                 continue
-            entry = block("wave", dict(group.key), group.label, int(group.base), group.suppressed, wave == k,
-                          comment_wave == k)
+            entry = block("wave", dict(group.key), group.label, int(group.base), group.suppressed,
+                          *(counts[k] for counts in wave_counts))
             if previous is not None and not entry["suppressed"] and not previous["suppressed"]:
                 for code_id, values in entry["codes"].items():
                     before = previous["codes"][code_id]
@@ -120,13 +132,15 @@ def code_analysis(q: Any, table: Any, coded: Any, labels: Any, results: Any) -> 
             if codes_of is None:
                 continue
             unit_position = {code: k for k, code in enumerate(labels.segments.get(segment.id, []))}
-            resp_unit, comment_unit = codes_of[first], codes_of[rows]
+            size = len(unit_position) + 1
+            unit_counts = level_counts(np.clip(codes_of[first], 0, size - 1).astype(np.int64),
+                                       np.clip(codes_of[rows], 0, size - 1).astype(np.int64), size)
             for unit in segment.units:
                 k = unit_position.get(unit.key.get("unit"))
                 if k is None:
                     continue
                 groups.append(block(segment.id, dict(unit.key), unit.label, int(unit.base), unit.suppressed,
-                                    resp_unit == k, comment_unit == k))
+                                    *(counts[k] for counts in unit_counts)))
         out[frame_id] = {
             "items": [str(items[k]) for k in wanted],
             "codes": [{"id": code_id, "label": label, "kind": kind, "polarity": polarity, "codes": list(codes)}

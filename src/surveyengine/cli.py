@@ -299,11 +299,9 @@ def build(study: Path, out: Path | None, formats: str | None, base_url: str | No
 @click.option("--export-n", type=click.IntRange(1), default=200, show_default=True,
               help="How many comments to export.")
 @click.option("--full", is_flag=True, help="Code every comment again, not only those new since the codes file.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes for the text features of large studies.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @plugins_dir_option
-def code(study: Path, imports: tuple[Path, ...], export: Path | None, export_n: int, full: bool, jobs: int,
+def code(study: Path, imports: tuple[Path, ...], export: Path | None, export_n: int, full: bool,
          quiet: bool, plugins_dirs: tuple[Path, ...]) -> None:
     """Code the comments of STUDY into the questionnaire's codeframes (docs/coding.md).
 
@@ -315,7 +313,7 @@ def code(study: Path, imports: tuple[Path, ...], export: Path | None, export_n: 
 
     loaded, pm = _study(study, plugins_dirs)
     say = (lambda message: None) if quiet else (lambda message: click.echo(f"... {message}", err=True))
-    report = code_study(loaded, pm, imports, export, export_n, say, jobs, full)
+    report = code_study(loaded, pm, imports, export, export_n, say, full)
     if quiet:
         return
     coded = report.coded

@@ -116,9 +116,16 @@ class CompiledRules:
 
     codes: list[str]
     patterns: list[re.Pattern[str]]
+    any_pattern: re.Pattern[str] | None = None  # all of them at once: most comments match none
+
+    def __post_init__(self) -> None:
+        if self.patterns and self.any_pattern is None:
+            self.any_pattern = re.compile("|".join(f"(?:{p.pattern})" for p in self.patterns), re.IGNORECASE)
 
     def match(self, text: str) -> list[str]:
         text = text[:MAX_RULE_TEXT]
+        if self.any_pattern is None or not self.any_pattern.search(text):
+            return []
         return [code for code, pattern in zip(self.codes, self.patterns) if pattern.search(text)]
 
 
