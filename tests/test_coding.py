@@ -498,3 +498,38 @@ def test_say_page_in_chinese(reported: Path, tmp_path: Path) -> None:
         config.write_text(original, encoding="utf-8")
     say = (tmp_path / "zh" / "say.html").read_text(encoding="utf-8")
     assert "客户心声" in say and "发票问题" in say
+
+
+# --------------------------------------------------------------------------- theme discovery
+
+
+def test_discover_finds_the_themes_a_codeframe_misses() -> None:
+    from surveyengine.themes_discovery import discover, discover_by_language
+
+    rng = random.Random(1)
+    parking = ["Parking was impossible near the dealer", "No parking spaces left at all", "Parking lot far too small"]
+    coffee = ["The coffee machine in the lounge was broken", "No coffee or water offered", "Coffee was cold"]
+    texts = [rng.choice(parking) for _ in range(60)] + [rng.choice(coffee) for _ in range(40)]
+    topics = discover(texts, topics=2)
+    chinese = [rng.choice(["停车位太少，停车很难。", "停车场太小了。", "休息区的咖啡机坏了。", "咖啡是凉的。"])
+               for _ in range(40)]
+    assert len(topics) == 2 and topics[0]["comments"] >= topics[1]["comments"]
+    found = [set(t["terms"]) for t in topics]
+    assert any({"parking"} <= f for f in found) and any({"coffee"} <= f for f in found)
+    assert all(len(set(t["examples"])) == len(t["examples"]) for t in topics)
+    assert discover(texts[:5], topics=8) == []  # too few comments: nothing, not an error
+    by_language = discover_by_language(texts + chinese, ["en", "zh"], topics=2)
+    assert {t["language"] for t in by_language} == {"en", "zh"}
+
+
+def test_code_themes_from_the_command_line(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    assert run("init", str(folder), "--n", "2000").exit_code == 0
+    result = run("code", str(folder), "--themes", "3")
+    assert result.exit_code == 0, result.output
+    themes = json.loads((folder / "coding" / "themes.json").read_text(encoding="utf-8"))
+    assert themes["uncoded"] > 0 and 1 <= len(themes["topics"]) <= 6  # up to 3 per language
+    assert "themes in the comments without a code" in result.output
+    assert run("build", str(folder), "--format", "json", "-q").exit_code == 0
+    results = json.loads((folder / "site" / "results.json").read_text(encoding="utf-8"))
+    assert results["coding"]["themes"]["uncoded"] == themes["uncoded"]

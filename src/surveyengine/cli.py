@@ -299,9 +299,12 @@ def build(study: Path, out: Path | None, formats: str | None, base_url: str | No
 @click.option("--export-n", type=click.IntRange(1), default=200, show_default=True,
               help="How many comments to export.")
 @click.option("--full", is_flag=True, help="Code every comment again, not only those new since the codes file.")
+@click.option("--themes", type=click.IntRange(0, 50), default=0, show_default=True,
+              help="Discover this many themes (NMF topics) in the comments no code was assigned to; "
+                   "writes coding/themes.json.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @plugins_dir_option
-def code(study: Path, imports: tuple[Path, ...], export: Path | None, export_n: int, full: bool,
+def code(study: Path, imports: tuple[Path, ...], export: Path | None, export_n: int, full: bool, themes: int,
          quiet: bool, plugins_dirs: tuple[Path, ...]) -> None:
     """Code the comments of STUDY into the questionnaire's codeframes (docs/coding.md).
 
@@ -313,7 +316,7 @@ def code(study: Path, imports: tuple[Path, ...], export: Path | None, export_n: 
 
     loaded, pm = _study(study, plugins_dirs)
     say = (lambda message: None) if quiet else (lambda message: click.echo(f"... {message}", err=True))
-    report = code_study(loaded, pm, imports, export, export_n, say, full)
+    report = code_study(loaded, pm, imports, export, export_n, say, full, themes)
     if quiet:
         return
     coded = report.coded
@@ -336,6 +339,13 @@ def code(study: Path, imports: tuple[Path, ...], export: Path | None, export_n: 
             click.echo(f"  {code_id:24} {entry['method']:6} {entry['examples']:>8} {_fmt(entry.get('precision')):>9} "
                        f"{_fmt(entry.get('recall')):>7} {_fmt(entry.get('f1')):>6}"
                        + (f"  {entry['note']}" if entry.get("note") else ""))
+    if report.themes is not None:
+        click.echo(f"themes in the comments without a code (coding/themes.json): {len(report.themes)}")
+        for topic in report.themes:
+            click.echo(f"  {topic['language']} {topic['topic']}. {', '.join(topic['terms'])} "
+                       f"({topic['comments']:,} comments)")
+            for example in topic["examples"]:
+                click.echo(f"       \"{example[:100]}\"")
     if export is not None:
         click.echo(f"exported the {report.exported:,} least certain comments to {export}: fill 'codes' "
                    f"(ids separated by ';', '-' for none), then: surveyengine code --import {export.name}")

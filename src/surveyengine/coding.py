@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 CODING_DIR = "coding"
 CODES_FILE = "codes.csv"
 QUALITY_FILE = "quality.json"
+THEMES_FILE = "themes.json"
 HAND_DIR = "hand"
 SEED = 20260101
 HASH_BITS = 20  # n-grams are hashed into 2**20 features
@@ -68,6 +69,7 @@ class Coded:
     crc: np.ndarray  # uint32 checksum of each comment's text
     quality: dict[str, Any] = field(default_factory=dict)  # codeframe id -> cross-validated quality
     new: int = 0  # comments coded now (not taken from the codes file)
+    themes: dict[str, Any] = field(default_factory=dict)  # coding/themes.json: topics of the uncoded comments
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -653,6 +655,7 @@ def for_build(root: Path, table: CommentTable | None, q: Questionnaire,
         say("the codes file is older than the hand codes or the codeframes: run 'surveyengine code'")
     coded = code_comments(table, q, hand, previous, say, cross_validate=False)
     coded.quality = {k: v for k, v in read_quality(quality_path).items() if k != "model_key"}
+    coded.themes = read_quality(root / CODING_DIR / THEMES_FILE)
     if coded.new and previous is not None:
         say(f"{coded.new:,} comments not in {codes_path.name}: coded for this build only "
             "(run 'surveyengine code' to keep them)")
@@ -667,6 +670,7 @@ class CodeReport:
     quality_path: Path
     imported: list[Path]
     exported: int = 0
+    themes: list[dict[str, Any]] | None = None
 
 
 def import_hand_codes(root: Path, q: Questionnaire, files: Sequence[Path]) -> list[Path]:
@@ -687,7 +691,8 @@ def import_hand_codes(root: Path, q: Questionnaire, files: Sequence[Path]) -> li
 
 
 def code_study(study: Any, pm: Any, imports: Sequence[Path] = (), export: Path | None = None,
-               export_limit: int = 200, say: Callable[[str], None] = lambda m: None, full: bool = False) -> CodeReport:
+               export_limit: int = 200, say: Callable[[str], None] = lambda m: None, full: bool = False,
+               themes: int = 0) -> CodeReport:
     """``surveyengine code``: import hand codes, code every comment (reusing the codes file unless ``full``),
     cross-validate, write the codes file and its quality report, and optionally export comments to review."""
     from .build import summarise
@@ -714,6 +719,15 @@ def code_study(study: Any, pm: Any, imports: Sequence[Path] = (), export: Path |
     report = CodeReport(rows, coded, codes_path, quality_path, imported)
     if export is not None:
         report.exported = export_review(export, table, coded, q, export_limit)
+    if themes:
+        from .themes_discovery import discover_by_language
+
+        uncoded = [table.text[r] for r in range(len(table)) if coded.source[r] and not coded.codes[r]]
+        say(f"discovering {themes} themes in {len(uncoded):,} comments without a code")
+        report.themes = discover_by_language(uncoded, q.languages, themes)
+        (study.root / CODING_DIR / THEMES_FILE).write_text(
+            json.dumps({"uncoded": len(uncoded), "topics": report.themes}, indent=2, ensure_ascii=False) + "\n",
+            encoding="utf-8")
     return report
 
 
@@ -743,4 +757,7 @@ def analyse(q: Questionnaire, table: CommentTable, coded: Coded, labels: Any, re
             "coded": {"comments": sum(sources.values()), "by_source": dict(sorted(sources.items())),
                       "new": coded.new},
             "analysis": code_analysis(q, table, coded, labels, results),
-            "complaints": complaint_codes(q, table, coded, labels, results)}
+            "complaints": complaint_codes(q, table, coded, labels, results),
+            "themes": {"uncoded": coded.themes.get("uncoded"),
+                       "topics": [t for t in coded.themes.get("topics", []) if t.get("comments", 0) >= q.index.privacy_min]}
+            if coded.themes else {}}
