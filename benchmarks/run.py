@@ -628,6 +628,100 @@ def _plain_all_subsets(corr: Any, p: int) -> Any:
 
 # --------------------------------------------------------------------------- runner
 
+CODEFRAME_SOURCE = HERE.parent / "questionnaires" / "auto-dealer" / "questionnaire.yaml"
+
+
+def coding_study() -> Path:
+    """The 1,000,000-respondent Parquet study with the dealer codeframe on its comment item, and 300 hand codes.
+
+    The benchmark data were simulated from the generic comment bank, whose sentences are the first English
+    example of a code of the auto-dealer codeframe: a comment's true codes are the codes whose example it
+    contains (a hostile comment has none). The first 300 comments are hand-coded from that truth.
+    """
+    import yaml
+
+    source = study_dir("parquet")
+    root = CACHE / "study-coding"
+    data = root / "data" / "responses.parquet"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    if not data.exists():
+        data.symlink_to(source / "data" / "responses.parquet")
+    frame = yaml.safe_load(CODEFRAME_SOURCE.read_text(encoding="utf-8"))["codeframes"]["feedback"]
+    frame["items"] = ["comment"]
+    for code in frame["codes"]:
+        code["label"] = code["label"]["en"]
+        for key in ("keywords", "patterns", "examples"):
+            if key in code:
+                code[key] = {"en": code[key]["en"]} if "en" in code[key] else None
+                if code[key] is None:
+                    del code[key]
+    for net in frame["nets"]:
+        net["label"] = net["label"]["en"]
+    questionnaire = QUESTIONNAIRE.read_text(encoding="utf-8") + "\n" + yaml.safe_dump(
+        {"codeframes": {"feedback": frame}}, allow_unicode=True, sort_keys=False)
+    (root / "questionnaire.yaml").write_text(questionnaire, encoding="utf-8")
+    (root / "surveyengine.yaml").write_text("questionnaire: questionnaire.yaml\ndata: [data/responses.parquet]\n",
+                                            encoding="utf-8")
+    hand = root / "coding" / "hand" / "hand-300.csv"
+    if not hand.exists():
+        import csv
+
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(data, columns=["respondent_id", "comment"])
+        table = table.filter(pc.not_equal(table.column("comment"), "")).slice(0, 300)
+        examples = [(code["id"], code["examples"]["en"][0]) for code in frame["codes"]]
+        hand.parent.mkdir(parents=True, exist_ok=True)
+        with hand.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["respondent_id", "item", "codes"])
+            for rid, text in zip(table.column("respondent_id").to_pylist(), table.column("comment").to_pylist()):
+                writer.writerow([rid, "comment", ";".join(c for c, example in examples if example in text) or "-"])
+    return root
+
+
+@benchmark
+def coding() -> list[dict[str, Any]]:
+    """surveyengine code on the 1M study's comments (first time), and what a build adds with the codes file."""
+    from surveyengine import coding as coding_module
+    from surveyengine.build import summarise
+    from surveyengine.plugins import get_plugin_manager
+    from surveyengine.scoring import score
+    from surveyengine.study import load_study
+
+    root = coding_study()
+    pm = get_plugin_manager()
+    study = load_study(root, pm)
+    summary, _ = summarise(study, pm, lambda m: None)  # the statistics cache, warm for every measurement
+    table = summary.comments
+    rows = []
+
+    def first() -> Any:
+        (root / "coding" / "codes.csv").unlink(missing_ok=True)
+        return coding_module.code_study(study, pm)
+
+    seconds, report = best_of(1, first)
+    rows.append({"name": "surveyengine code, first time (reading the cached summary, hand codes, rules, classifier, "
+                         "cross-validation, writing codes.csv)", "seconds": seconds, "comments": report.comments,
+                 "distinct": len(set(table.text)), "macro_f1": report.coded.quality["feedback"].get("macro_f1")})
+    inner, coded = best_of(1, lambda: coding_module.code_comments(
+        table, study.questionnaire, coding_module.read_hand_codes(coding_module.hand_files(root), study.questionnaire),
+        None, cross_validate=False))
+    rows.append({"name": "of which hand codes + rules + classifier", "seconds": inner})
+    results = score(study, summary.stats, summary.labels, summary.account, pm, summary.exclusions)
+
+    def rebuild_part() -> Any:
+        coded = coding_module.for_build(root, table, study.questionnaire)
+        return coding_module.analyse(study.questionnaire, table, coded, summary.labels, results), coded
+
+    read_only, _ = best_of(3, lambda: coding_module.for_build(root, table, study.questionnaire))
+    added, (analysis, coded) = best_of(3, rebuild_part)
+    rows.append({"name": "rebuild: codes from codes.csv (nothing new)", "seconds": read_only, "new": coded.new})
+    rows.append({"name": "rebuild: codes from codes.csv + code analysis (what a build adds)", "seconds": added})
+    return rows
+
+
 def machine() -> dict[str, Any]:
     import numpy
     import pyarrow

@@ -52,6 +52,10 @@ WORDS = {
         "complaint_rate": "Complaint rate (%)", "resolved": "Resolved (%)",
         "complainers": "Satisfaction of complainers", "others": "Satisfaction of others",
         "difference": "Difference", "no_complaints": "The questionnaire records no complaints.",
+        "complaint_codes": "What went wrong, how often, where (coded complaint descriptions)",
+        "complaint_codes_note": "Share of the {n} complaint descriptions carrying each code; where: the units of the "
+                                "first segment with most mentions (none below the privacy minimum).",
+        "code": "Code", "mentions": "Mentions", "share": "Share (%)", "where": "Where",
         "gain": "Gain", "in": "In", "owner": "Owner", "action": "Action", "due": "Due", "status": "Status",
         "open": "open", "none_priorities": "No importance model (too few respondents).",
         "account": "Data account", "rows_read": "Rows read", "rows_used": "Rows used",
@@ -85,6 +89,9 @@ WORDS = {
         "complaint_rate": "投诉率(%)", "resolved": "已解决(%)",
         "complainers": "投诉者的满意度", "others": "未投诉者的满意度",
         "difference": "差异", "no_complaints": "问卷未记录投诉。",
+        "complaint_codes": "问题是什么、出现多少、在哪里（投诉描述编码）",
+        "complaint_codes_note": "{n} 条投诉描述中带有各编码的比例；分布：第一个细分中提及最多的单位（不列出低于隐私下限的单位）。",
+        "code": "编码", "mentions": "提及次数", "share": "占比(%)", "where": "分布",
         "gain": "可提升", "in": "所属", "owner": "负责人", "action": "措施", "due": "完成日期", "status": "状态",
         "open": "待处理", "none_priorities": "没有重要性模型(受访者太少)。",
         "account": "数据核算", "rows_read": "读取行数", "rows_used": "使用行数",
@@ -201,6 +208,17 @@ section { break-inside: avoid-page; }
 {% endfor %}
 </table>
 {% else %}<p>{{ t.no_complaints }}</p>{% endif %}
+{% if complaint_codes and complaint_codes.codes %}
+<h3>{{ t.complaint_codes }}</h3>
+<p class="note">{{ t.complaint_codes_note.format(n=complaint_codes.descriptions | num(0)) }}</p>
+<table>
+<tr><th>{{ t.code }}</th><th>{{ t.mentions }}</th><th>{{ t.share }}</th><th>{{ t.where }}</th></tr>
+{% for c in complaint_codes.codes %}
+<tr><td>{{ c.label }}</td><td class="n">{{ c.mentions | num(0) }}</td><td class="n">{{ (c.share * 100 if c.share is not none else none) | num }}</td>
+<td>{% for w in c.where %}{{ w.label }} ({{ w.mentions }}){% if not loop.last %}, {% endif %}{% endfor %}</td></tr>
+{% endfor %}
+</table>
+{% endif %}
 </section>
 
 <section id="priorities">
@@ -241,7 +259,9 @@ def render(results) -> str:
                                      lstrip_blocks=True)
     environment.filters.update(num=number, pval=p_text)
     words = {**WORDS["en"], **WORDS.get(summary.language, {})}
-    return environment.from_string(TEMPLATE).render(s=summary, t=words, study=results.study)
+    complaint_codes = (getattr(results, "coding", None) or {}).get("complaints") or {}
+    return environment.from_string(TEMPLATE).render(s=summary, t=words, study=results.study,
+                                                    complaint_codes=complaint_codes)
 
 
 class ReviewOutput:

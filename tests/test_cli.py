@@ -44,7 +44,7 @@ def test_version() -> None:
     assert __version__ in result.output
 
 
-@pytest.mark.parametrize("command", ["init", "validate", "schema", "simulate", "build", "serve", "plugins"])
+@pytest.mark.parametrize("command", ["init", "validate", "schema", "simulate", "build", "code", "serve", "plugins"])
 def test_every_command_has_help(command: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == 0

@@ -83,7 +83,7 @@ def test_build_writes_results_json_and_the_tables(study: Path) -> None:
     assert data["schema_version"] == RESULTS_SCHEMA_VERSION == 3
     assert set(data) == {"schema_version", "study", "account", "respondents", "index", "factors", "items", "total",
                          "waves", "segments", "warnings", "exclusions", "model", "measurement", "diagnostics", "generated",
-                         "comments"}
+                         "comments", "coding"}
     assert data["generated"] == "2026-01-01"
     assert data["study"]["id"] == "auto-dealer"
     assert data["respondents"] == data["account"]["rows_used"] == data["total"]["base"]

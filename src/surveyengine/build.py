@@ -100,6 +100,16 @@ def build(study: Study, pm: PluginManager, out_dir: Path, formats: tuple[str, ..
     with _collector_paused():
         results = scoring.score(study, summary.stats, summary.labels, summary.account, pm, summary.exclusions)
         results.comments = comments.publish(summary.comments, summary.labels, results)
+        if study.questionnaire.codeframes and summary.comments is not None:
+            from . import coding
+
+            say("coding comments")
+            coded = coding.for_build(study.root, summary.comments, study.questionnaire, say)
+            if coded is not None:
+                for comment, codes in zip(results.comments, coded.codes):
+                    comment.codes = codes
+                results.coding = coding.analyse(study.questionnaire, summary.comments, coded, summary.labels,
+                                                results)
     gc.freeze()
 
     out_dir = Path(out_dir)

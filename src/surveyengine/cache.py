@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .study import Study
 
 CACHE_DIR = ".surveyengine-cache"
-FORMAT = 4  # 2: gap_wsum2 and split_wsum2; 3: comments; 4: replicate groups
+FORMAT = 5  # 2: gap_wsum2 and split_wsum2; 3: comments; 4: replicate groups; 5: comment ids and recommend
 MAX_EXCLUSIONS_KEPT = 10_000
 
 
@@ -130,7 +130,8 @@ def save(study: Study, key: str, summary: Summary) -> None:
         "findings": [p.as_dict() for p in summary.findings],
         "findings_total": summary.findings_total,
         "bad_rows": summary.bad_rows,
-        "comments": None if comments is None else {"items": comments.items, "text": comments.text},
+        "comments": None if comments is None else {"items": comments.items, "text": comments.text,
+                                                   "ids": comments.ids},
     }
     try:
         folder.mkdir(exist_ok=True)
@@ -186,7 +187,7 @@ def load(study: Study, key: str) -> Summary | None:
 
         comments = CommentTable.from_arrays(meta["comments"]["items"], meta["comments"]["text"],
                                             {name.removeprefix("comments."): values for name, values in arrays.items()
-                                             if name.startswith("comments.")})
+                                             if name.startswith("comments.")}, meta["comments"].get("ids"))
     return Summary(StudyStats(cells, units, arrays["unit_of_cell"], replicates),
                    Labels(meta["labels"]["segments"], meta["labels"]["waves"]), meta["account"], meta["exclusions"],
                    findings, meta["findings_total"], meta["bad_rows"], comments)

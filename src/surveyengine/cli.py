@@ -386,6 +386,71 @@ def _print_diagnostics(loaded: Any, respondents: int, report: dict[str, Any]) ->
 
 
 @cli.command()
+@study_argument
+@click.option("--import", "imports", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="A hand-codes file (CSV or XLSX: respondent_id, item, codes) to add to coding/hand/. Repeatable.")
+@click.option("--export", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the least certain comments, with suggested codes, to this CSV or XLSX for hand-coding.")
+@click.option("--export-n", type=click.IntRange(1), default=200, show_default=True,
+              help="How many comments to export.")
+@click.option("--full", is_flag=True, help="Code every comment again, not only those new since the codes file.")
+@click.option("--themes", type=click.IntRange(0, 50), default=0, show_default=True,
+              help="Discover this many themes (NMF topics) in the comments no code was assigned to; "
+                   "writes coding/themes.json.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@plugins_dir_option
+def code(study: Path, imports: tuple[Path, ...], export: Path | None, export_n: int, full: bool, themes: int,
+         quiet: bool, plugins_dirs: tuple[Path, ...]) -> None:
+    """Code the comments of STUDY into the questionnaire's codeframes (docs/coding.md).
+
+    Hand codes (coding/hand/) win, then the codeframe's rules, then a classifier trained on the
+    hand codes. Writes coding/codes.csv and coding/quality.json (cross-validated precision, recall
+    and F1 per code); `build` reads them.
+    """
+    from .coding import code_study
+
+    loaded, pm = _study(study, plugins_dirs)
+    say = (lambda message: None) if quiet else (lambda message: click.echo(f"... {message}", err=True))
+    report = code_study(loaded, pm, imports, export, export_n, say, full, themes)
+    if quiet:
+        return
+    coded = report.coded
+    sources: dict[str, int] = {}
+    for value in coded.source:
+        if value:
+            sources[value] = sources.get(value, 0) + 1
+    for path in report.imported:
+        click.echo(f"imported hand codes: {path}")
+    click.echo(f"coded {report.comments:,} comments ({coded.new:,} new): "
+               + ", ".join(f"{k} {v:,}" for k, v in sorted(sources.items())) + f" -> {report.codes_path}")
+    for frame_id, quality in coded.quality.items():
+        click.echo(f"codeframe '{frame_id}': {quality.get('hand_coded', 0):,} hand-coded comments; "
+                   + (quality["note"] if quality.get("note") else
+                      f"cross-validated macro-F1 {_fmt(quality.get('macro_f1'))} ("
+                      + ", ".join(f"{lang} {_fmt(v['macro_f1'])}" for lang, v in quality.get("languages", {}).items())
+                      + ")"))
+        click.echo(f"  {'code':24} {'method':6} {'examples':>8} {'precision':>9} {'recall':>7} {'F1':>6}")
+        for code_id, entry in quality.get("codes", {}).items():
+            click.echo(f"  {code_id:24} {entry['method']:6} {entry['examples']:>8} {_fmt(entry.get('precision')):>9} "
+                       f"{_fmt(entry.get('recall')):>7} {_fmt(entry.get('f1')):>6}"
+                       + (f"  {entry['note']}" if entry.get("note") else ""))
+    if report.themes is not None:
+        click.echo(f"themes in the comments without a code (coding/themes.json): {len(report.themes)}")
+        for topic in report.themes:
+            click.echo(f"  {topic['language']} {topic['topic']}. {', '.join(topic['terms'])} "
+                       f"({topic['comments']:,} comments)")
+            for example in topic["examples"]:
+                click.echo(f"       \"{example[:100]}\"")
+    if export is not None:
+        click.echo(f"exported the {report.exported:,} least certain comments to {export}: fill 'codes' "
+                   f"(ids separated by ';', '-' for none), then: surveyengine code --import {export.name}")
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+@cli.command()
 @click.argument("questionnaire", type=click.Path(path_type=Path))
 @click.option("--to", "fmt", required=True, metavar="FORMAT",
               help="Export format: xlsform, surveyjs, html (surveyengine plugins lists the exporters).")

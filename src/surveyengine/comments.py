@@ -14,8 +14,10 @@ Two steps, because the statistics are cached and the privacy rules come after sc
   its (shown) unit in that wave, is suppressed: a dealer with 200 respondents may
   have had three in March. The comment itself stays (the total counts it).
 
-Comments carry no respondent id: nothing in the report needs to join a comment
-back to a row, and the ids are personal data. The text is kept exactly as
+Published comments carry no respondent id: nothing in the report needs to join a
+comment back to a row, and the ids are personal data. The table (and the cache)
+keeps them for coding only: hand codes and the codes file are keyed by respondent
+id and item (:mod:`surveyengine.coding`). The text is kept exactly as
 written; it is untrusted and every output escapes it.
 """
 
@@ -45,21 +47,26 @@ class CommentTable:
     segments: dict[str, np.ndarray] = field(default_factory=dict)  # int32 codes into the segment labels
     score: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # overall answer, NaN: none
     complained: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))  # 1, 0, -1: not answered
+    ids: list[str] = field(default_factory=list)  # respondent ids, for coding only (never published)
+    recommend: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # 0-10 answer, NaN: none
 
     def __len__(self) -> int:
         return len(self.text)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The numeric columns by name (for the cache's archive)."""
-        out = {"item": self.item, "wave": self.wave, "score": self.score, "complained": self.complained}
+        out = {"item": self.item, "wave": self.wave, "score": self.score, "complained": self.complained,
+               "recommend": self.recommend}
         out.update({f"segment.{s}": codes for s, codes in self.segments.items()})
         return out
 
     @classmethod
-    def from_arrays(cls, items: list[str], text: list[str], arrays: dict[str, np.ndarray]) -> CommentTable:
+    def from_arrays(cls, items: list[str], text: list[str], arrays: dict[str, np.ndarray],
+                    ids: list[str] | None = None) -> CommentTable:
         segments = {name.removeprefix("segment."): codes for name, codes in arrays.items()
                     if name.startswith("segment.")}
-        return cls(items, arrays["item"], text, arrays["wave"], segments, arrays["score"], arrays["complained"])
+        return cls(items, arrays["item"], text, arrays["wave"], segments, arrays["score"], arrays["complained"],
+                   list(ids or []), arrays["recommend"])
 
 
 def text_items(q: Questionnaire) -> list[str]:
@@ -86,7 +93,8 @@ def collect(responses: Responses, q: Questionnaire) -> CommentTable:
     if not rows_of:
         empty = np.zeros(0, dtype=np.int32)
         return CommentTable(items, np.zeros(0, dtype=np.int16), [], empty,
-                            {s: empty for s in responses.segments})
+                            {s: empty for s in responses.segments}, ids=[],
+                            recommend=np.zeros(0, dtype=np.float32))
     rows = np.concatenate(rows_of)
     item = np.concatenate(item_of)
     wave_all = responses.wave if responses.wave is not None else np.full(responses.n, -1, dtype=np.int32)
@@ -106,7 +114,12 @@ def collect(responses: Responses, q: Questionnaire) -> CommentTable:
         answer = responses.column(complaint.item)[rows]
         yes = _yes_values(q)
         complained = np.where(np.isnan(answer), -1, np.isin(answer, yes)).astype(np.int8)
-    return CommentTable(items, item, text, wave, segments, score, complained)
+    recommend_id = q.outcomes.recommend
+    recommend = (responses.column(recommend_id)[rows].astype(np.float32) if recommend_id in responses.items
+                 else np.full(rows.size, np.nan, dtype=np.float32))
+    ids = responses.ids
+    ids = ids.take(pa.array(rows)).to_pylist() if hasattr(ids, "take") else [ids[r] for r in rows.tolist()]
+    return CommentTable(items, item, text, wave, segments, score, complained, [str(i) for i in ids], recommend)
 
 
 def _yes_values(q: Questionnaire) -> list[float]:

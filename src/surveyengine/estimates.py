@@ -57,3 +57,17 @@ def welch(mean1: np.ndarray, var1: np.ndarray, n1: np.ndarray, mean2: np.ndarray
         df = (a + b) ** 2 / (a**2 / np.maximum(n1 - 1, 1e-12) + b**2 / np.maximum(n2 - 1, 1e-12))
         p = 2 * special.stdtr(np.maximum(df, 1), -np.abs(t))
     return {"difference": mean1 - mean2, "t": t, "df": df, "p": np.where(np.isfinite(t), p, np.nan)}
+
+
+def two_proportions(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray) -> np.ndarray:
+    """Two-sided p-value of the pooled z test that two proportions x1/n1 and x2/n2 are equal (NaN without a base)."""
+    from scipy import special
+
+    x1, n1, x2, n2 = (np.asarray(v, dtype=np.float64) for v in (x1, n1, x2, n2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pooled = (x1 + x2) / (n1 + n2)
+        se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+        z = (x1 / n1 - x2 / n2) / se
+        p = special.erfc(np.abs(z) / np.sqrt(2))
+    both = (n1 > 0) & (n2 > 0)
+    return np.where(both & (se > 0), p, np.where(both & (se == 0), 1.0, np.nan))

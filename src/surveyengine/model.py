@@ -305,6 +305,57 @@ class StructuralModel(_Model):
                                                           "units' construct indices use the total's weights.")
 
 
+Polarity = Literal["praise", "complaint", "neutral"]
+Phrases = dict[LanguageCode, tuple[str, ...]]
+
+
+class CommentCode(_Model):
+    """One code of a codeframe: what a comment may be about, e.g. waiting time or staff attitude."""
+
+    id: Id
+    label: Text
+    polarity: Polarity | None = Field(default=None, description="praise, complaint or neutral.")
+    keywords: Phrases = Field(
+        default_factory=dict,
+        description="Per language, words that assign the code (case-insensitive; in languages written with "
+                    "spaces a keyword matches at the start of a word, so 'wait' finds 'waited').")
+    patterns: Phrases = Field(
+        default_factory=dict,
+        description="Per language, regular expressions that assign the code (Python syntax, case-insensitive; "
+                    "no nested repetition, no backreferences).")
+    examples: Phrases = Field(
+        default_factory=dict,
+        description="Per language, typical comments with this code (documentation; `simulate` writes them).")
+
+    @property
+    def has_rules(self) -> bool:
+        return bool(self.keywords or self.patterns)
+
+
+class CodeNet(_Model):
+    """A group of codes reported together, e.g. 'staff' = attitude + knowledge."""
+
+    id: Id
+    label: Text
+    codes: tuple[Id, ...] = Field(min_length=1)
+
+
+class Codeframe(_Model):
+    """The codes for one or more open questions (comments, complaint descriptions)."""
+
+    items: tuple[Id, ...] = Field(min_length=1, description="The text items coded with this codeframe.")
+    codes: tuple[CommentCode, ...] = Field(min_length=1)
+    nets: tuple[CodeNet, ...] = ()
+    min_examples: int = Field(
+        default=5, ge=2,
+        description="Fewest hand-coded comments with a code before the classifier predicts it.")
+    threshold: float = Field(default=0.5, gt=0, lt=1,
+                             description="Probability from which the classifier assigns a code.")
+
+    def code(self, code_id: str) -> CommentCode:
+        return next(c for c in self.codes if c.id == code_id)
+
+
 class Questionnaire(_Model):
     """A customer-satisfaction questionnaire."""
 
@@ -331,6 +382,8 @@ class Questionnaire(_Model):
     weights: Weighting | None = None
     index: Index = Field(default_factory=Index)
     model: StructuralModel | None = Field(default=None, description="An ACSI/ECSI structural model (PLS).")
+    codeframes: dict[Id, Codeframe] = Field(
+        default_factory=dict, description="Codeframes for open comments and complaint descriptions, by id.")
 
     @property
     def language(self) -> str:
@@ -380,6 +433,13 @@ class Questionnaire(_Model):
                 found.extend(i.id for i in factor.all_items() if i.question_type == "rating")
         found.extend(construct.items)
         return tuple(dict.fromkeys(found))
+
+    def codeframe_of(self, item_id: str) -> tuple[str, Codeframe] | None:
+        """The codeframe (id, codeframe) that codes the text item ``item_id``, or None."""
+        for frame_id, frame in self.codeframes.items():
+            if item_id in frame.items:
+                return frame_id, frame
+        return None
 
     def outcome_id(self) -> str:
         return self.index.outcome or self.outcomes.overall[0]

@@ -442,6 +442,7 @@ def _check_semantics(q: model.Questionnaire, out: _Collector, known_weighters: I
     _check_index(q, items, factors, out, known_weighters)
     _check_model(q, items, factors, out)
     _check_weights(q, out)
+    _check_codeframes(q, items, out)
     _check_languages(q, out)
 
 
@@ -667,6 +668,73 @@ def _check_weights(q: model.Questionnaire, out: _Collector) -> None:
             out.add(f"shares of '{target.variable}' must be positive", where + ["shares"])
         if target.within is not None and target.within not in segments:
             out.add(f"unknown segment '{target.within}'{did_you_mean(target.within, segments)}", where + ["within"])
+
+
+def _check_codeframes(q: model.Questionnaire, items: dict[str, tuple[model.Item, list[Any]]],
+                      out: _Collector) -> None:
+    """Codeframes: text items coded once, unique code and net ids, nets of known codes, safe rules."""
+    from . import coderules
+
+    coded_by: dict[str, str] = {}
+    for frame_id, frame in q.codeframes.items():
+        base = ["codeframes", frame_id]
+        for position, item_id in enumerate(frame.items):
+            found = items.get(item_id)
+            if found is None:
+                out.add(f"codeframe '{frame_id}': unknown item '{item_id}'{did_you_mean(item_id, items)}",
+                        base + ["items", position])
+            elif found[0].question_type != "text":
+                out.add(f"codeframe '{frame_id}': item '{item_id}' is {found[0].question_type}; only text items "
+                        "are coded", base + ["items", position])
+            elif item_id in coded_by:
+                out.add(f"item '{item_id}' is coded by codeframes '{coded_by[item_id]}' and '{frame_id}'; "
+                        "give it one", base + ["items", position])
+            coded_by.setdefault(item_id, frame_id)
+        codes: dict[str, int] = {}
+        for index, code in enumerate(frame.codes):
+            where = base + ["codes", index]
+            if code.id in codes:
+                out.add(f"duplicate code id '{code.id}' in codeframe '{frame_id}'", where + ["id"])
+            codes.setdefault(code.id, index)
+            for field_name in ("keywords", "patterns", "examples"):
+                for lang, phrases in getattr(code, field_name).items():
+                    if lang not in q.languages:
+                        out.add(f"{field_name} in '{lang}', which is not a declared language "
+                                f"({', '.join(q.languages)})", where + [field_name, lang], key=True,
+                                severity="warning")
+                    for position, phrase in enumerate(phrases):
+                        try:
+                            if field_name == "keywords":
+                                coderules.keyword_pattern(phrase)
+                            elif field_name == "patterns":
+                                coderules.compile_pattern(phrase)
+                        except coderules.RuleError as exc:
+                            path = where + [field_name, lang, position]
+                            out.add(f"code '{code.id}': {exc}", path,
+                                    column_offset=exc.offset + _quote_width(locate(out.root, path)))
+        nets: dict[str, int] = {}
+        for index, net in enumerate(frame.nets):
+            where = base + ["nets", index]
+            if net.id in nets or net.id in codes:
+                out.add(f"net id '{net.id}' is used twice in codeframe '{frame_id}' (codes and nets share ids)",
+                        where + ["id"])
+            nets.setdefault(net.id, index)
+            for position, code_id in enumerate(net.codes):
+                if code_id not in codes:
+                    out.add(f"net '{net.id}': unknown code '{code_id}'{did_you_mean(code_id, codes)}",
+                            where + ["codes", position])
+
+
+def _quote_width(loc: Location) -> int:
+    """1 where the scalar at ``loc`` is quoted (its text starts a column later), else 0."""
+    try:
+        with open(str(loc.path), encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if number == loc.line:
+                    return int(line[int(loc.column or 1) - 1: int(loc.column or 1)] in ("'", '"'))
+    except (OSError, ValueError, TypeError):
+        pass
+    return 0
 
 
 def _check_languages(q: model.Questionnaire, out: _Collector) -> None:

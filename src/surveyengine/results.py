@@ -141,6 +141,7 @@ class Comment:
     units: dict[str, str]  # segment id -> unit code; a suppressed unit's code is left out
     score: float | None = None  # the respondent's overall-satisfaction answer, if any
     complained: bool | None = None  # the answer to the complaint question, if asked
+    codes: tuple[str, ...] = ()  # codeframe codes assigned (surveyengine.coding); () when none or not coded
 
 
 @dataclass
@@ -161,6 +162,7 @@ class Results:
     diagnostics: dict[str, Any] = field(default_factory=dict)  # questionnaire diagnostics (diagnostics.py)
     generated: str = ""
     comments: list[Comment] = field(default_factory=list)
+    coding: dict[str, Any] = field(default_factory=dict)  # codeframes, coding quality and code analysis (coding.py)
     schema_version: int = RESULTS_SCHEMA_VERSION
 
     def factor(self, factor_id: str) -> FactorInfo:

@@ -82,6 +82,17 @@ COMMENTS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+# what a comment says when it says nothing a codeframe codes
+UNCODED_COMMENTS = {
+    "en": ("Nothing else to add.", "No comment.", "All as expected.", "n/a", "See my answers above."),
+    "zh": ("没有了。", "无。", "一切照常。", "没什么要说的。", "见上面的回答。"),
+}
+OPENERS = {"en": ("", "", "Honestly, ", "Overall: ", "To be fair, ", "Well, "),
+           "zh": ("", "", "说实话，", "总的来说，", "老实讲，", "嗯，")}
+CODED_NONE_RATE = 0.1  # share of coded-item comments that carry no code
+CODED_TWO_RATE = 0.3  # share that carry two codes
+
+
 def _leaf_factor_groups(q: Questionnaire) -> list[tuple[Factor, list[Item]]]:
     return [(factor, list(factor.all_items())) for factor in q.factors]
 
@@ -364,7 +375,8 @@ def simulate(q: Questionnaire, n: int, seed: int = 0, units: Mapping[str, int] |
             array[dont_know & ~np.isnan(array)] = float(min(scale.missing))
         values[item_id] = array
 
-    text_values = _texts(q, rng, n, satisfaction, complained)
+    comment_truth: dict[str, dict[str, list[str]]] = {}
+    text_values = _texts(q, rng, n, satisfaction, complained, np.random.default_rng([seed, 2]), comment_truth)
     _apply_conditions(q, values, text_values)
 
     for item in q.all_items():
@@ -390,6 +402,13 @@ def simulate(q: Questionnaire, n: int, seed: int = 0, units: Mapping[str, int] |
     }
     if faults:
         truth["planted"] = planted
+    if q.codeframes:
+        # the true codes of every comment on a coded item (respondent id -> codes), as `surveyengine code`
+        # should find them; the answers not asked (conditions) are blank and have none
+        ids = columns[q.respondent_id]
+        truth["comment_codes"] = {
+            item_id: {ids[row]: codes for row, codes in sorted(rows.items()) if text_values[item_id][row] != ""}
+            for item_id, rows in comment_truth.items()}
     return columns, truth
 
 
@@ -402,7 +421,8 @@ def _yes_no(q: Questionnaire, item: Item, yes: np.ndarray, yes_codes: tuple[Any,
 
 
 def _texts(q: Questionnaire, rng: np.random.Generator, n: int, satisfaction: np.ndarray,
-           complained: np.ndarray | None) -> dict[str, np.ndarray]:
+           complained: np.ndarray | None, code_rng: np.random.Generator | None = None,
+           truth: dict[str, dict[int, list[str]]] | None = None) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     languages = [lang for lang in q.languages if lang in COMMENTS] or ["en"]
     language_share = np.array([0.7] + [0.3 / max(len(languages) - 1, 1)] * (len(languages) - 1))
@@ -432,12 +452,61 @@ def _texts(q: Questionnaire, rng: np.random.Generator, n: int, satisfaction: np.
                 two = rng.random(rows.size) < 0.3
                 texts[rows] = np.where(two, first + joiner + second, first)
         hostile = writes & (rng.random(n) < HOSTILE_RATE)
+        coded = q.codeframe_of(item.id)
+        if coded is not None and code_rng is not None and truth is not None:
+            # comments written from the codeframe (a stream of its own: the other columns stay as they were)
+            truth[item.id] = _coded_texts(coded[1], texts, writes & ~hostile, negative, is_complaint, language,
+                                          languages, code_rng)
+            truth[item.id].update({int(row): [] for row in np.flatnonzero(hostile)})
         texts[hostile] = np.asarray(HOSTILE_COMMENTS, dtype=object)[rng.integers(0, len(HOSTILE_COMMENTS),
                                                                                  size=int(hostile.sum()))]
         multiline = writes & (rng.random(n) < 0.02)
         texts[multiline] = texts[multiline] + "\nP.S. " + np.where(language[multiline] == 0, "thanks", "谢谢")
         out[item.id] = texts
     return out
+
+
+def _coded_texts(frame: Any, texts: np.ndarray, writes: np.ndarray, negative: np.ndarray, is_complaint: bool,
+                 language: np.ndarray, languages: list[str], rng: np.random.Generator) -> dict[int, list[str]]:
+    """Write a comment from the codeframe's examples into ``texts`` for every writer; their true codes by row.
+
+    A comment has no code (an empty remark), one, or two; a complaint description and an unhappy
+    customer's comment take complaint and neutral codes, a happy one's praise and neutral codes.
+    """
+    codes = list(frame.codes)
+    truth: dict[int, list[str]] = {}
+    for row in np.flatnonzero(writes).tolist():
+        lang = languages[language[row]]
+        if is_complaint:
+            pool = [c for c in codes if c.polarity in ("complaint", "neutral", None)]
+        else:
+            wanted = "complaint" if negative[row] else "praise"
+            pool = [c for c in codes if c.polarity in (wanted, "neutral", None)]
+        pool = pool or codes
+        draw = rng.random()
+        count = 0 if (draw < CODED_NONE_RATE and not is_complaint) else (2 if draw > 1 - CODED_TWO_RATE else 1)
+        count = min(count, len(pool))
+        chosen = [pool[k] for k in sorted(rng.choice(len(pool), size=count, replace=False))] if count else []
+        if not chosen:
+            phrases = [UNCODED_COMMENTS.get(lang, UNCODED_COMMENTS["en"])[rng.integers(5)]]
+        else:
+            phrases = []
+            for code in chosen:
+                bank = code.examples.get(lang) or code.examples.get(languages[0]) or (_label(code.label, lang),)
+                phrases.append(bank[rng.integers(len(bank))])
+        opener = OPENERS.get(lang, ("",))[rng.integers(len(OPENERS.get(lang, ("",))))]
+        text = ("" if lang == "zh" else " ").join(phrases)
+        if opener and text[1:2].islower():
+            text = text[0].lower() + text[1:]
+        texts[row] = opener + text
+        truth[row] = [c.id for c in chosen]
+    return truth
+
+
+def _label(text: Any, lang: str) -> str:
+    from .model import text_in
+
+    return text_in(text, lang)
 
 
 def _apply_conditions(q: Questionnaire, values: dict[str, np.ndarray], texts: dict[str, np.ndarray]) -> None:

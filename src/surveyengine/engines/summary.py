@@ -286,8 +286,11 @@ def _comments(engine: Any, plan: Plan, items: list[str], labels: Any, q: Any, li
     complaint = q.outcomes.complaint
     answer = f"x{plan.items.index(complaint.item)}" if complaint is not None and complaint.item in plan.items \
         else "CAST(NULL AS DOUBLE)"
+    recommend_id = q.outcomes.recommend
+    recommend = f"x{plan.items.index(recommend_id)}" if recommend_id in plan.items else "CAST(NULL AS DOUBLE)"
     parts = [f"SELECT {k} AS item, t{plan.texts.index(i)} AS text, {', '.join(keys)}, {score} AS score, "
-             f"{answer} AS answer, f, r FROM used WHERE t{plan.texts.index(i)} <> ''" for k, i in enumerate(items)]
+             f"{answer} AS answer, {recommend} AS recommend, id, f, r FROM used WHERE t{plan.texts.index(i)} <> ''"
+             for k, i in enumerate(items)]
     rows = engine.arrow(f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS c ORDER BY wave DESC, f, r, item "
                         f"LIMIT {limit}")
     wave_index = {label: k for k, label in enumerate(labels.waves)}
@@ -302,5 +305,8 @@ def _comments(engine: Any, plan: Plan, items: list[str], labels: Any, q: Any, li
         yes = yes_values(q)
         values = rows.column("answer").to_pylist()
         complained = np.array([-1 if v is None else int(v in yes) for v in values], dtype=np.int8)
+    recommend_values = np.array([np.nan if v is None else v for v in rows.column("recommend").to_pylist()],
+                                dtype=np.float32)
     return table_class(items, np.array(rows.column("item").to_pylist(), dtype=np.int16),
-                       rows.column("text").to_pylist(), wave, segments, score_values, complained)
+                       rows.column("text").to_pylist(), wave, segments, score_values, complained,
+                       [str(v) for v in rows.column("id").to_pylist()], recommend_values)

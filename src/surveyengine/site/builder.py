@@ -225,6 +225,9 @@ class SiteBuilder:
         has_model = bool(results.model.get("estimated"))
         if has_model:
             nav.append({"url": "model.html", "title": t["model"]})
+        has_codes = bool(results.coding.get("analysis"))
+        if has_codes:
+            nav.append({"url": "say.html", "title": t["what_customers_say"]})
         nav += [{"url": "comments.html", "title": t["comments"]},
                 {"url": "methodology.html", "title": t["methodology"]},
                 {"url": "downloads.html", "title": t["downloads"]}]
@@ -265,6 +268,8 @@ class SiteBuilder:
             self.render("complaints.html", "complaints.html", **self.complaints())
         if has_model:
             self.render("model.html", "model.html", **self.model())
+        if has_codes:
+            self.render("say.html", "say.html", **self.what_customers_say())
         self.render("comments.html", "comments.html", **self.comments())
         self.render("methodology.html", "methodology.html", consultant=methodology_page, **self.methodology())
         if results.diagnostics.get("reliability"):
@@ -593,13 +598,54 @@ class SiteBuilder:
                 "handling": handling, "handling_item": complaint.handling if complaint else None,
                 "by_segment": by_segment,
                 "comments": self.comment_views(complainers[:COMPLAINT_COMMENTS_MAX]),
-                "comments_total": len(complainers),
+                "comments_total": len(complainers), "complaint_codes": results.coding.get("complaints") or {},
                 "comment_labels": self.comment_labels()}
+
+    def what_customers_say(self) -> dict[str, Any]:
+        """The code table of each codeframe (total, trend over waves, by unit), what each code costs, examples.
+
+        Example comments of a code are shown only where at least the privacy minimum of respondents
+        mention it; they are the most recent comments carrying the code (the comment text is escaped).
+        """
+        coding, privacy = self.results.coding, self.q.index.privacy_min
+        frames = []
+        for frame_id, analysis in coding.get("analysis", {}).items():
+            groups = analysis["groups"]
+            total = groups[0]
+            waves = [g for g in groups if g["level"] == "wave"]
+            shown_waves = [g for g in waves if not g["suppressed"]]
+            segment_id = self.results.segments[0].id if self.results.segments else None
+            units = [g for g in groups if g["level"] == segment_id and not g["suppressed"]]
+            examples: dict[str, list[Comment]] = {c["id"]: [] for c in analysis["codes"]}
+            members = {c["id"]: set(c["codes"]) for c in analysis["codes"]}
+            for comment in self.results.comments:
+                if comment.item not in analysis["items"] or not comment.codes:
+                    continue
+                for code_id, codes in members.items():
+                    if len(examples[code_id]) < 3 and codes.intersection(comment.codes):
+                        examples[code_id].append(comment)
+            rows = []
+            for code in analysis["codes"]:
+                entry = total["codes"].get(code["id"], {}) if not total["suppressed"] else {}
+                mentioners = entry.get("respondents") or 0
+                trend = [{"wave": g["label"], "share": g["codes"][code["id"]]["share_respondents"],
+                          "p": g["codes"][code["id"]].get("p_vs_previous"),
+                          "change": g["codes"][code["id"]].get("change")} for g in shown_waves]
+                rows.append({**code, **entry, "impact": analysis["impact"].get(code["id"], {}),
+                             "trend": trend, "last": trend[-1] if trend else None,
+                             "examples": self.comment_views(examples[code["id"]]) if mentioners >= privacy else [],
+                             "examples_hidden": 0 < mentioners < privacy})
+            frames.append({"id": frame_id, "items": [self.comment_labels()["items"].get(i, i) for i in analysis["items"]],
+                           "total": total, "rows": rows, "units": units, "segment": segment_id and
+                           self.results.segment(segment_id), "waves": shown_waves})
+        return {"frames": frames, "quality": coding.get("quality", {}), "coded": coding.get("coded", {})}
 
     def comment_views(self, comments: Iterable[Comment]) -> list[dict[str, Any]]:
         """What the comment list shows of each comment, worked out once per comment for every page."""
         if not hasattr(self, "_comment_views"):
             self._comment_views: dict[int, dict[str, Any]] = {}
+            self._code_labels = {c["id"]: c["label"] for frame in self.results.coding.get("codeframes", [])
+                                 for c in frame["codes"]}
             labels = self.comment_labels()
             self._places = {(s, code): (labels["segments"][s], label, self.unit_urls.get((s, code)))
                             for s, units in labels["units"].items() for code, label in units.items()}
@@ -610,6 +656,7 @@ class SiteBuilder:
                 view = cache[id(c)] = {
                     "text": c.text, "item": items.get(c.item, c.item), "wave": c.wave, "units": c.units,
                     "score": c.score, "complained": c.complained,
+                    "codes": [self._code_labels.get(code, code) for code in c.codes],
                     "places": [places.get((s, code), (s, code, None)) for s, code in c.units.items()]}
             views.append(view)
         return views
