@@ -200,3 +200,23 @@ def test_simulate_without_plantable_factors_refuses(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["simulate", str(questionnaire), "--plant-faults", "--out",
                                       str(tmp_path / "r.csv")])
     assert result.exit_code == 2 and "--plant-faults" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_build_fits_the_cfa_only_when_the_study_asks(example: Path, tmp_path: Path) -> None:
+    """Importing semopy costs about a second: builds leave the CFA to `diagnose` unless diagnostics.cfa is set."""
+    pytest.importorskip("semopy")
+    import shutil
+
+    example = Path(shutil.copytree(example, tmp_path / "study", ignore=shutil.ignore_patterns("site", ".surveyengine*")))
+    plain = CliRunner().invoke(cli, ["build", str(example), "--quiet", "--format", "json", "--out",
+                                     str(tmp_path / "plain")])
+    assert plain.exit_code == 0, plain.output
+    cfa = json.loads((tmp_path / "plain" / "results.json").read_text(encoding="utf-8"))["diagnostics"]["cfa"]
+    assert not cfa["estimated"] and "diagnostics.cfa" in cfa["note"]
+    config = example / "surveyengine.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "diagnostics: {cfa: true}\n", encoding="utf-8")
+    asked = CliRunner().invoke(cli, ["build", str(example), "--quiet", "--format", "json", "--out",
+                                     str(tmp_path / "asked")])
+    assert asked.exit_code == 0, asked.output
+    assert json.loads((tmp_path / "asked" / "results.json").read_text(encoding="utf-8"))["diagnostics"]["cfa"][
+        "estimated"]

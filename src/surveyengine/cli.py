@@ -327,7 +327,7 @@ def diagnose(study: Path, fmt: str, strict: bool, no_cache: bool, plugins_dirs: 
     if not loaded.config.data:
         raise DataError("the study has no data files: nothing to diagnose", str(loaded.config_path))
     summary, _ = summarise(loaded, pm, lambda message: None, use_cache=not no_cache)
-    results = score(loaded, summary.stats, summary.labels, summary.account, pm, summary.exclusions)
+    results = score(loaded, summary.stats, summary.labels, summary.account, pm, summary.exclusions, cfa=True)
     report = results.diagnostics
     if not report or not report.get("reliability"):
         raise DataError("no factor has two or more answered rating items: nothing to diagnose",

@@ -505,8 +505,10 @@ def diagnose(views: dict[str, View], q: Questionnaire, results: Results, with_cf
             efa_section = {"method": "minres", "rotation": "varimax (Kaiser normalisation)",
                            "factors": [f for f, _ in structure], "parallel": parallel, "items": rows,
                            "repaired": bool(repaired)}
-        want_cfa = semopy_available() if with_cfa is None else with_cfa
-        if not want_cfa:
+        if with_cfa is False:
+            cfa_section = {"estimated": False, "note": "not fitted in this build: set diagnostics.cfa in "
+                                                       "surveyengine.yaml, or run surveyengine diagnose"}
+        elif not semopy_available():
             cfa_section = {"estimated": False, "note": EXTRA_HINT}
         elif base <= len(names) + 1:
             cfa_section = {"estimated": False, "note": "too few respondents for a confirmatory model"}

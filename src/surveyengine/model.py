@@ -555,6 +555,16 @@ class OutputConfig(_Model):
     base_url: str = Field(default="", description="Subpath the site is published under, e.g. /reports/2026/.")
 
 
+class DiagnosticsConfig(_Model):
+    """What the build's questionnaire diagnostics include (``surveyengine diagnose`` always does all)."""
+
+    cfa: bool = Field(
+        default=False,
+        description="Fit the confirmatory factor analysis in every build (needs the diagnose extra; importing it "
+                    "costs about a second per build). 'surveyengine diagnose' always fits it.",
+    )
+
+
 class StudyConfig(_Model):
     """The study folder's ``surveyengine.yaml``: which questionnaire, which data, how to publish."""
 
@@ -571,6 +581,7 @@ class StudyConfig(_Model):
     validation: ValidationRules = Field(default_factory=ValidationRules)
     quality: QualityChecks = Field(default_factory=QualityChecks)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    diagnostics: DiagnosticsConfig = Field(default_factory=DiagnosticsConfig)
 
     @model_validator(mode="after")
     def _data_or_source(self) -> StudyConfig:

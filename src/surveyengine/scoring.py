@@ -268,7 +268,9 @@ def _league(units: list[Group]) -> None:
 
 
 def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, Any], pm: PluginManager,
-          exclusions: list[dict[str, Any]] | None = None) -> Results:
+          exclusions: list[dict[str, Any]] | None = None, *, cfa: bool | None = None) -> Results:
+    """Every result of the study. ``cfa``: fit the diagnostics' confirmatory factor analysis (default: the
+    study config's ``diagnostics.cfa``)."""
     from .importance import INDEX, describe, fit_study, segment_order
     from .diagnostics import diagnose
     from .measurement import for_study as measurement_of
@@ -411,7 +413,9 @@ def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, An
         measurement=measurement_of(total_view, q, model_section),
         generated=build_date(),
     )
-    results.diagnostics = diagnose(views, q, results, segment_groups={s.id: s.units for s in results.segments})
+    wanted = study.config.diagnostics.cfa if cfa is None else cfa
+    results.diagnostics = diagnose(views, q, results, with_cfa=None if wanted else False,
+                                   segment_groups={s.id: s.units for s in results.segments})
     return results
 
 
