@@ -18,6 +18,7 @@ from surveyengine import hookimpl
 from surveyengine.summary import number, p_text, summarise
 
 TOP_PRIORITIES = 5
+MAX_FLAGGED = 20  # units listed: a CI comment about 500 dealers stays readable; results.json has them all
 _PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#!|~])")  # what marks up inline text; '-', '+', '.' only begin a line
 
 
@@ -62,10 +63,18 @@ def render(summary) -> str:
         lines += ["No change vs the previous wave can be shown (a single wave, or a hidden CSI).", ""]
     lines += ["## Units flagged", ""]
     if summary.flagged:
+        # the furthest below first, then the furthest above; the rest counted
+        below = sorted((u for u in summary.flagged if u.flag == "below-average"), key=lambda u: u.difference or 0.0)
+        above = sorted((u for u in summary.flagged if u.flag != "below-average"), key=lambda u: -(u.difference or 0.0))
+        shown = (below + above)[:MAX_FLAGGED]
         rows = [[md_text(u.segment), md_text(u.unit), "below average" if u.flag == "below-average" else "above average",
                  number(u.csi), number(u.difference, sign=True), p_text(u.p), f"{u.base:,}"]
-                for u in summary.flagged]
+                for u in shown]
         lines += table(["segment", "unit", "flag", "CSI", "vs rest", "p", "base"], rows, "lllrrlr")
+        if len(summary.flagged) > len(shown):
+            lines += ["", f"… and {len(summary.flagged) - len(shown):,} more flagged units "
+                          f"({len(below):,} below and {len(above):,} above average in all; every one is in "
+                          "results.json and the league tables)."]
     else:
         lines.append("No unit differs significantly from the rest of its parent.")
     lines += ["", "## Top priorities", ""]

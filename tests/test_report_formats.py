@@ -233,3 +233,19 @@ def test_review_pack_speaks_the_studys_language(built: Path, tmp_path: Path) -> 
     text = (study / "site" / "management-review.html").read_text(encoding="utf-8")
     assert '<html lang="zh">' in text and "管理评审资料" in text and "顾客满意的监视" in text
     assert "Monitoring of customer satisfaction" not in text
+
+
+def test_md_lists_the_most_extreme_flagged_units_and_counts_the_rest(results) -> None:
+    """With hundreds of flagged dealers the CI comment lists the 20 furthest from their rest and counts the others."""
+    from dataclasses import replace
+
+    from surveyengine.summary import FlaggedUnit, summarise
+
+    md_output = plugin("md_output")
+    units = [FlaggedUnit("Dealer", f"D{k:03d}", "below-average" if k % 3 else "above-average", 120, 60.0,
+                         -float(k) if k % 3 else float(k), 0.001, "rest of its region") for k in range(1, 61)]
+    lines = md_output.render(replace(summarise(results), flagged=units)).splitlines()
+    rows = [line for line in lines if line.startswith("| Dealer")]
+    assert len(rows) == md_output.MAX_FLAGGED
+    assert "D059" in rows[0]  # the furthest below first
+    assert any("… and 40 more flagged units (40 below and 20 above average in all" in line for line in lines)
