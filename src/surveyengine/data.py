@@ -491,6 +491,16 @@ def _take(array: Any, rows: np.ndarray) -> list[Any]:
     return array.take(pa.array(rows, type=pa.int64())).to_pylist()
 
 
+NUMERIC_TYPES = ("rating", "single", "number")  # stored in the answers array
+TEXT_TYPES = ("text", "multiple")  # kept apart as text
+
+
+def split_items(q: Questionnaire) -> tuple[list[Item], list[Item]]:
+    """The questionnaire's items as the data layer stores them: numeric answers, then text."""
+    items = list(q.all_items())
+    return ([i for i in items if i.question_type in NUMERIC_TYPES], [i for i in items if i.question_type in TEXT_TYPES])
+
+
 def build_responses(study: Study, tables: list[RawTable]) -> Responses:
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -499,8 +509,7 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
     config = study.config
     rules = config.validation
     columns = study.columns()
-    numeric = [item for item in q.all_items() if item.question_type in ("rating", "single", "number")]
-    texts = [item for item in q.all_items() if item.question_type in ("text", "multiple")]
+    numeric, texts = split_items(q)
     findings = _Findings(rules)
     exclusions: list[Exclusion] = []
     read_per_file: dict[str, int] = {}

@@ -208,7 +208,10 @@ class Weighting:
                 except TypeError as exc:
                     from .errors import QuestionnaireError
 
-                    raise QuestionnaireError(f"index.options.{method}: {exc}") from None
+                    where = study.loaded.locate("index", "options", method) if study.loaded else None
+                    raise QuestionnaireError(f"index.options.{method}: {exc}", str(study.questionnaire_path),
+                                             where.line if where else None,
+                                             where.column if where else None) from None
 
     def _fit(self, method: str, matrices: np.ndarray) -> Any:
         """Fit a stack of [drivers..., outcome] matrices; one by one for a weighter that takes one matrix."""

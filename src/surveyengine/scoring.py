@@ -28,7 +28,17 @@ import numpy as np
 
 from .estimates import t_quantile, welch
 from .plugins import plugin_errors
-from .results import FactorInfo, Group, ItemInfo, Metric, Results, SegmentResults, Value, clean, clean_array
+from .results import (
+    FactorInfo,
+    Group,
+    ItemInfo,
+    Metric,
+    Results,
+    SegmentResults,
+    Value,
+    clean,
+    clean_array,
+)
 from .stats import FACTOR_PREFIX, pairwise_cov
 from .views import Labels, View, build_views, parent_codes
 
@@ -57,6 +67,16 @@ def run_scorers(view: View, study: Study, pm: PluginManager) -> list[Metric]:
     return metrics
 
 
+def csi_value(view: View, drivers: list[str], weights: np.ndarray) -> np.ndarray:
+    """The CSI per group alone: the weighted sum of the driver factors' mean scores."""
+    plan = view.cells.plan
+    if plan is None or not drivers:
+        return np.full(view.groups, np.nan)
+    variables = [plan.variable(FACTOR_PREFIX + d) for d in drivers]
+    weights = np.broadcast_to(np.asarray(weights, dtype=np.float64), (view.groups, len(drivers)))
+    return np.einsum("gi,gi->g", view.cells.mean()[:, variables], weights)
+
+
 def csi(view: View, drivers: list[str], weights: np.ndarray) -> dict[str, np.ndarray]:
     """CSI per group with its t interval, from factor means and the factor-score covariance."""
     cells = view.cells
@@ -67,7 +87,7 @@ def csi(view: View, drivers: list[str], weights: np.ndarray) -> dict[str, np.nda
         return {"value": nan, "ci_low": nan, "ci_high": nan, "variance": nan, "n_eff": nan, "base": np.zeros(groups)}
     variables = [plan.variable(FACTOR_PREFIX + d) for d in drivers]
     weights = np.broadcast_to(np.asarray(weights, dtype=np.float64), (groups, len(drivers)))
-    value = np.einsum("gi,gi->g", cells.mean()[:, variables], weights)
+    value = csi_value(view, drivers, weights)
     block = {v: j for j, v in enumerate(plan.factor_block)}
     columns = np.array([block[v] for v in variables])
     sums = [getattr(cells, name)[:, columns][:, :, columns] for name in ("xx", "xm", "x2m", "mm")]
@@ -271,8 +291,8 @@ def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, An
           exclusions: list[dict[str, Any]] | None = None, *, cfa: bool | None = None) -> Results:
     """Every result of the study. ``cfa``: fit the diagnostics' confirmatory factor analysis (default: the
     study config's ``diagnostics.cfa``)."""
-    from .importance import INDEX, describe, fit_study, segment_order
     from .diagnostics import diagnose
+    from .importance import INDEX, describe, fit_study, segment_order
     from .measurement import for_study as measurement_of
     from .structural import estimate as estimate_model
 
@@ -294,7 +314,7 @@ def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, An
     def scored(view: View, keys: list[dict[str, str]], items: bool, fits: dict[str, Any] | None,
                csi_weights: np.ndarray) -> tuple[list[Group], dict[str, np.ndarray]]:
         index = csi(view, drivers, csi_weights)
-        index["equal"] = csi(view, drivers, equal)["value"]
+        index["equal"] = csi_value(view, drivers, equal)  # a value only: the equal-weight CSI has no interval
         groups = _groups(view, run_scorers(view, study, pm), index, keys, items, privacy_min)
         _apply_bases(groups, min_base, privacy_min)
         for group, entry in zip(groups, model_groups.get(view.name, ())):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import conditions
-from ..data import RULE_REASONS, _code_text, _item_codes, _period_label, column_hints
+from ..data import RULE_REASONS, _code_text, _item_codes, _period_label, column_hints, split_items
 from ..stats.sql_backend import ident
 
 if TYPE_CHECKING:
@@ -100,11 +100,9 @@ def clean_sql(study: Study, schema: dict[str, str], relation: str, from_files: b
     config = study.config
     rules = config.validation
     columns = study.columns()
-    numeric = [i for i in q.all_items() if i.question_type in ("rating", "single", "number")]
-    texts = [i for i in q.all_items() if i.question_type in ("text", "multiple")]
+    numeric, texts = split_items(q)
     extra_missing = set(config.missing_codes)
     text_missing = {str(c) for c in config.missing_codes if isinstance(c, str)}
-    code_missing = {_code_text(c) for c in config.missing_codes}
     plan = Plan(items=[i.id for i in numeric], texts=[i.id for i in texts], segments=[s.id for s in q.segments],
                 wave=q.wave is not None, weighted=q.weights is not None and bool(q.weights.column))
     index = {item.id: k for k, item in enumerate(numeric)}

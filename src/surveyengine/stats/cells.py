@@ -245,11 +245,7 @@ def pairwise_corr(xx: np.ndarray, xm: np.ndarray, x2m: np.ndarray, mm: np.ndarra
 def pairwise(xx: np.ndarray, xm: np.ndarray, x2m: np.ndarray, mm: np.ndarray) -> dict[str, Any]:
     """Pairwise-complete means, variances, covariances and correlations from one block's sums."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        n = mm
-        mean_i = xm / n
-        var_i = x2m / n - mean_i**2
-        var_j = var_i.T
-        cov = pairwise_cov(xx, xm, x2m, mm)
-        corr = cov / np.sqrt(var_i * var_j)
-        corr[np.diag_indices_from(corr)] = np.where(np.diag(n) > 0, 1.0, np.nan)
-    return {"n": n, "cov": cov, "corr": corr, "mean": np.diag(mean_i), "var": np.diag(var_i)}
+        mean_i = xm / mm
+        var_i = x2m / mm - mean_i**2
+    return {"n": mm, "cov": pairwise_cov(xx, xm, x2m, mm), "corr": pairwise_corr(xx, xm, x2m, mm),
+            "mean": np.diag(mean_i), "var": np.diag(var_i)}
