@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import conditions
-from ..data import RULE_REASONS, _code_text, _item_codes, _period_label, column_hints, split_items
+from ..data import RULE_REASONS, _item_codes, _period_label, column_hints, split_items
 from ..stats.sql_backend import ident
 
 if TYPE_CHECKING:
