@@ -18,6 +18,7 @@ class CsvOutput:
     id = "csv"
     description = ("Tidy CSV tables (UTF-8): metrics, distributions, importance, priorities, account, exclusions; "
                    "formula-looking text escaped.")
+    depends_only_on_results = True  # its files are copied from the cache when the results are unchanged
 
     def write(self, results, study, out_dir):
         import pyarrow.csv as pacsv

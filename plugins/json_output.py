@@ -8,6 +8,7 @@ from surveyengine import hookimpl
 class JsonOutput:
     id = "json"
     description = "results.json: the whole results tree (schema_version says its layout; docs/results.md)."
+    depends_only_on_results = True  # its files are copied from the cache when the results are unchanged
 
     def write(self, results, study, out_dir):
         import orjson  # serialises the dataclasses directly: a second for a million respondents' results

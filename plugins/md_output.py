@@ -100,6 +100,7 @@ class MarkdownOutput:
     id = "md"
     description = ("summary.md: CSI and its change vs the last wave, flagged units, top priorities, the account "
                    "(for a README or a CI comment).")
+    depends_only_on_results = True  # its files are copied from the cache when the results are unchanged
 
     def write(self, results, study, out_dir):
         path = out_dir / "summary.md"

@@ -34,6 +34,7 @@ FORMATS = {
 class XlsxOutput:
     id = "xlsx"
     description = "results.xlsx: league tables per segment, drivers, priorities, items, account (openpyxl)."
+    depends_only_on_results = True  # its files are copied from the cache when the results are unchanged
 
     def write(self, results, study, out_dir):
         workbook = new_workbook()

@@ -53,6 +53,7 @@ def summarise(study: Study, pm: PluginManager, say: Callable[[str], None], use_c
         summary = cache.load(study, key)
         if summary is not None:
             say("statistics unchanged: using the cache")
+            summary.key = key
             return summary, True
     say("reading responses")
     responses = load_responses(study, pm)
@@ -62,6 +63,7 @@ def summarise(study: Study, pm: PluginManager, say: Callable[[str], None], use_c
                                            comments.collect(responses, study.questionnaire))
     if key is not None:
         cache.save(study, key, summary)
+        summary.key = key
     return summary, False
 
 
@@ -84,7 +86,7 @@ def engine_source(study: Study) -> Any:
 
 def build(study: Study, pm: PluginManager, out_dir: Path, formats: tuple[str, ...] = ("html",),
           progress: Callable[[str], None] | None = None, use_cache: bool = True) -> BuildReport:
-    from . import comments, scoring
+    from . import cache, scoring
 
     say = progress or (lambda message: None)
     outputs = pm.registry("outputs")
@@ -92,24 +94,21 @@ def build(study: Study, pm: PluginManager, out_dir: Path, formats: tuple[str, ..
     # the site last: its downloads page links to the files the other outputs wrote
     writers.sort(key=lambda writer: writer[0] == "html")
     summary, cached = summarise(study, pm, say, use_cache)
-    say("scoring")
+    results_key = cache.results_key(study, summary.key, pm) if summary.key is not None else None
     # The results are millions of small objects without reference cycles. Python's cyclic collector would
     # walk all of them again and again while they are made and while every output reads them (measured:
     # seconds on a million respondents), so it pauses while they are built and then leaves them out of its
     # walks (gc.freeze) until the outputs are written.
     with _collector_paused():
-        results = scoring.score(study, summary.stats, summary.labels, summary.account, pm, summary.exclusions)
-        results.comments = comments.publish(summary.comments, summary.labels, results)
-        if study.questionnaire.codeframes and summary.comments is not None:
-            from . import coding
-
-            say("coding comments")
-            coded = coding.for_build(study.root, summary.comments, study.questionnaire, say)
-            if coded is not None:
-                for comment, codes in zip(results.comments, coded.codes):
-                    comment.codes = codes
-                results.coding = coding.analyse(study.questionnaire, summary.comments, coded, summary.labels,
-                                                results)
+        results = cache.load_results(study, results_key) if results_key is not None else None
+        if results is not None:
+            say("results unchanged: using the cache")
+            results.generated = scoring.build_date()
+        else:
+            say("scoring")
+            results = _score(study, pm, summary, say)
+            if results_key is not None:
+                cache.save_results(study, results_key, results)
     gc.freeze()
 
     out_dir = Path(out_dir)
@@ -119,8 +118,16 @@ def build(study: Study, pm: PluginManager, out_dir: Path, formats: tuple[str, ..
     try:
         for fmt, writer in writers:
             say(f"writing {fmt}")
-            with plugin_errors(f"output '{fmt}'", outputs.owner(fmt)):
-                files.extend(writer().write(results, study, staging))
+            # an output of the results alone (not of the theme) is copied from the last build of the same results
+            reusable = results_key is not None and getattr(writer, "depends_only_on_results", False)
+            output_key = f"{results_key} {results.generated}"
+            written = cache.load_output(study, fmt, output_key, staging) if reusable else None
+            if written is None:
+                with plugin_errors(f"output '{fmt}'", outputs.owner(fmt)):
+                    written = list(writer().write(results, study, staging))
+                if reusable:
+                    cache.save_output(study, fmt, output_key, staging, written)
+            files.extend(written)
         _swap_in(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -128,6 +135,23 @@ def build(study: Study, pm: PluginManager, out_dir: Path, formats: tuple[str, ..
     finally:
         gc.unfreeze()
     return BuildReport(out_dir, sorted(set(files)), results, summary, cached)
+
+
+def _score(study: Study, pm: PluginManager, summary: Summary, say: Callable[[str], None]) -> Results:
+    from . import comments, scoring
+
+    results = scoring.score(study, summary.stats, summary.labels, summary.account, pm, summary.exclusions)
+    results.comments = comments.publish(summary.comments, summary.labels, results)
+    if study.questionnaire.codeframes and summary.comments is not None:
+        from . import coding
+
+        say("coding comments")
+        coded = coding.for_build(study.root, summary.comments, study.questionnaire, say)
+        if coded is not None:
+            for comment, codes in zip(results.comments, coded.codes):
+                comment.codes = codes
+            results.coding = coding.analyse(study.questionnaire, summary.comments, coded, summary.labels, results)
+    return results
 
 
 @contextmanager

@@ -28,6 +28,7 @@ from .views import Labels
 if TYPE_CHECKING:
     from .comments import CommentTable
     from .data import Responses
+    from .plugins import PluginManager
     from .study import Study
 
 CACHE_DIR = ".surveyengine-cache"
@@ -45,6 +46,7 @@ class Summary:
     findings_total: int = 0
     bad_rows: int = 0  # rows excluded for bad data (not by a configured quality check)
     comments: CommentTable | None = None
+    key: str | None = None  # the cache key of the inputs, when cached (not stored)
 
     @classmethod
     def from_responses(cls, responses: Responses, stats: StudyStats,
@@ -191,3 +193,167 @@ def load(study: Study, key: str) -> Summary | None:
     return Summary(StudyStats(cells, units, arrays["unit_of_cell"], replicates),
                    Labels(meta["labels"]["segments"], meta["labels"]["waves"]), meta["account"], meta["exclusions"],
                    findings, meta["findings_total"], meta["bad_rows"], comments)
+
+
+# --------------------------------------------------------------------------- the results and their outputs
+#
+# A rebuild whose statistics, questionnaire, codes and code are unchanged (say, after a template edit) takes
+# the scored results from here instead of scoring again, and copies the files of the outputs that depend on
+# the results alone (``results.json``, the CSV tables) instead of writing them again. The results are
+# pickled; a pickle runs code when loaded, so each one is signed with a key that lives outside the study
+# folder (``$XDG_CACHE_HOME/surveyengine/signing-key``, made on first use, readable by its owner only): a
+# cache file that this user's surveyengine did not write (copied in, committed, edited) is ignored.
+
+RESULTS_FORMAT = 1
+_SIGNATURE_BYTES = 32
+
+
+def results_key(study: Study, summary_key: str, pm: PluginManager) -> str:
+    """The key of the results of a summary: its key, the codes and hand codes, and the code that scores
+    (surveyengine's own modules and every registered plugin's module), so an edited plugin scores again."""
+    import inspect
+
+    from . import coding
+
+    plugin_files = []
+    for plugin in pm.get_plugins():
+        module = plugin if inspect.ismodule(plugin) else inspect.getmodule(plugin)
+        source = getattr(module, "__file__", None)
+        if source:
+            plugin_files.append(Path(source))
+
+    folder = study.root / CACHE_DIR
+    memo_path = folder / "file-hashes.json"
+    try:
+        memo = json.loads(memo_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        memo = {}
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(f"results {RESULTS_FORMAT} of {summary_key}".encode())
+    coding_dir = study.root / coding.CODING_DIR
+    coding_files = sorted(p for p in coding_dir.rglob("*") if p.is_file()) if coding_dir.is_dir() else []
+    package = sorted(Path(__file__).parent.rglob("*.py"))
+    for path in [*coding_files, *package, *sorted(set(plugin_files))]:
+        digest.update(str(path).encode())
+        digest.update(_file_hash(path, memo).encode())
+    try:
+        memo_path.write_text(json.dumps(memo, sort_keys=True), encoding="utf-8")
+    except OSError:
+        pass
+    return digest.hexdigest()
+
+
+def _signing_key() -> bytes | None:
+    """This user's key for signing cached results; None when none can be kept (the build is then uncached)."""
+    import os
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "surveyengine"
+    path = base / "signing-key"
+    try:
+        base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        try:
+            key = path.read_bytes()
+        except OSError:
+            return None
+        return key if len(key) == _SIGNATURE_BYTES else None
+    except OSError:
+        return None
+    key = os.urandom(_SIGNATURE_BYTES)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(key)
+    return key
+
+
+def _signature(key: bytes, payload: bytes | memoryview) -> bytes:
+    return hashlib.blake2b(payload, key=key, digest_size=_SIGNATURE_BYTES).digest()
+
+
+def save_results(study: Study, key: str, results: Any) -> None:
+    import pickle
+
+    signing_key = _signing_key()
+    if signing_key is None:
+        return
+    payload = pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
+    folder = study.root / CACHE_DIR
+    try:
+        folder.mkdir(exist_ok=True)
+        for old in folder.glob("results-*"):
+            old.unlink()
+        with (folder / f"results-{key}.pickle").open("wb") as handle:
+            handle.write(_signature(signing_key, payload))
+            handle.write(payload)
+    except OSError:
+        pass
+
+
+def load_results(study: Study, key: str) -> Any:
+    """The cached results of ``key``, or None when there are none, or they are not signed by this user."""
+    import hmac
+    import pickle
+
+    signing_key = _signing_key()
+    if signing_key is None:
+        return None
+    try:
+        data = (study.root / CACHE_DIR / f"results-{key}.pickle").read_bytes()
+    except OSError:
+        return None
+    view = memoryview(data)
+    if not hmac.compare_digest(bytes(view[:_SIGNATURE_BYTES]), _signature(signing_key, view[_SIGNATURE_BYTES:])):
+        return None
+    return pickle.loads(view[_SIGNATURE_BYTES:])
+
+
+def _output_folder(study: Study, fmt: str) -> Path:
+    return study.root / CACHE_DIR / "outputs" / fmt
+
+
+def _place(source: Path, target: Path) -> None:
+    """``target`` as a hard link to ``source`` (no copying of large files), or a copy across file systems."""
+    import os
+    import shutil
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def load_output(study: Study, fmt: str, key: str, out_dir: Path) -> list[Path] | None:
+    """The cached files of output ``fmt`` made from the results of ``key``, placed into ``out_dir``; None when
+    there are none, or when one was changed since (a hard link shares its edits with the published copy)."""
+    folder = _output_folder(study, fmt) / "files"
+    try:
+        manifest = json.loads((_output_folder(study, fmt) / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("key") != key:
+            return None
+        files = {Path(name): tuple(stamp) for name, stamp in manifest["files"].items()}
+        for name, stamp in files.items():
+            stat = (folder / name).stat()
+            if (stat.st_size, stat.st_mtime_ns) != stamp:
+                return None
+        for name in files:
+            _place(folder / name, out_dir / name)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return list(files)
+
+
+def save_output(study: Study, fmt: str, key: str, out_dir: Path, files: list[Path]) -> None:
+    import shutil
+
+    folder = _output_folder(study, fmt)
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+        stamps = {}
+        for name in files:
+            _place(out_dir / name, folder / "files" / name)
+            stat = (folder / "files" / name).stat()
+            stamps[str(name)] = [stat.st_size, stat.st_mtime_ns]
+        (folder / "manifest.json").write_text(json.dumps({"key": key, "files": stamps}), encoding="utf-8")
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)

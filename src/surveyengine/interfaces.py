@@ -83,7 +83,12 @@ class StructuralModel(Protocol):
 
 @runtime_checkable
 class Output(Protocol):
-    """Writes the results in one format into the output folder."""
+    """Writes the results in one format into the output folder.
+
+    An output may set ``depends_only_on_results = True`` when its files are a function of the results and
+    the study config alone (not of the theme, the clock or anything else): a rebuild of unchanged results
+    then copies its files from the last build instead of calling ``write``.
+    """
 
     id: ClassVar[str]
     description: ClassVar[str]

@@ -18,8 +18,10 @@ text never goes through Markdown, and JSON inside ``<script>`` goes through
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
-from ..errors import ThemeError
+from ..errors import SurveyEngineError, ThemeError
 from . import charts
 from .themes import Theme, load_theme
 
@@ -124,6 +126,26 @@ def _theme_error(exc: jinja2.TemplateError, template: str) -> ThemeError:
             path, line = filename, lineno
     return ThemeError(f"template error in '{template}': {exc.message or type(exc).__name__}", path or template,
                       line)
+
+
+MIN_PAGES_PER_WORKER = 100
+
+
+def render_jobs(pages: int) -> int:
+    """How many processes render ``pages`` unit pages: ``SURVEYENGINE_JOBS`` when set (1 turns the workers off),
+    else one per core, none where the system cannot fork, and one per ``MIN_PAGES_PER_WORKER`` pages at most
+    (a worker costs a fork and a wait)."""
+    if not hasattr(os, "fork"):
+        return 1
+    setting = os.environ.get("SURVEYENGINE_JOBS", "").strip()
+    if setting:
+        try:
+            wanted = int(setting)
+        except ValueError:
+            raise SurveyEngineError(f"SURVEYENGINE_JOBS must be a whole number of processes, not {setting!r}") from None
+    else:
+        wanted = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(wanted, pages // MIN_PAGES_PER_WORKER))
 
 
 def build_site(results: Results, study: Study, out_dir: Path, *, base_url: str = "") -> list[Path]:
@@ -256,12 +278,12 @@ class SiteBuilder:
         self.render("factors.html", "factors.html", **self.factors(results.total))
         self.render("drivers.html", "drivers.html", **self.drivers(results.total))
         comments_by_unit = self._comments_by_unit()
+        units = []
         for segment in results.segments:
             self.render("segment.html", f"segments/{segment.id}.html", **self.league(segment))
-            for unit in segment.units:
-                url = self.unit_urls.get((segment.id, unit.key["unit"]))
-                if url is not None:
-                    self.render("unit.html", url, **self.unit(segment, unit, comments_by_unit))
+            units += [(segment, unit, url) for unit in segment.units
+                      if (url := self.unit_urls.get((segment.id, unit.key["unit"]))) is not None]
+        self._render_units(units, comments_by_unit)
         if results.waves:
             self.render("waves.html", "waves.html", **self.waves())
         if has_complaints:
@@ -279,6 +301,60 @@ class SiteBuilder:
             self.render("page.html", page["url"], page=page)
         self._copy_static()
         return sorted(set(self.written))
+
+    def _render_units(self, units: list[tuple[SegmentResults, Group, str]],
+                      comments_by_unit: dict[tuple[str, str], tuple[list[Comment], int]]) -> None:
+        """The unit pages, most of a large site: shared among forked worker processes where the system forks
+        (each renders every n-th page into the same folder; the pages are independent files, so the site is
+        the same byte for byte); in this process alone otherwise."""
+        jobs = render_jobs(len(units))
+        if jobs == 1:
+            for segment, unit, url in units:
+                self.render("unit.html", url, **self.unit(segment, unit, comments_by_unit))
+            return
+        workers = []
+        for worker in range(1, jobs):
+            reader, writer = os.pipe()
+            with warnings.catch_warnings():
+                # Python 3.12+ warns that forking a process with threads may deadlock the child if it takes a
+                # lock another thread held. The child here only renders templates and writes files: it touches
+                # none of the libraries whose threads exist (BLAS, Arrow).
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+            if pid == 0:  # the worker: its share of the pages, then the list of files or the error, then exit
+                os.close(reader)
+                status, report = 0, {}
+                try:
+                    self.written = []
+                    for segment, unit, url in units[worker::jobs]:
+                        self.render("unit.html", url, **self.unit(segment, unit, comments_by_unit))
+                    report = {"written": [str(p) for p in self.written]}
+                except BaseException as exc:  # reported to the parent, which raises it
+                    status = 1
+                    location = getattr(exc, "location", None)
+                    report = {"error": getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}",
+                              "path": getattr(location, "path", None), "line": getattr(location, "line", None)}
+                with os.fdopen(writer, "w", encoding="utf-8") as pipe:
+                    json.dump(report, pipe)
+                os._exit(status)
+            os.close(writer)
+            workers.append((pid, reader))
+        failure: dict[str, Any] | None = None
+        try:
+            for segment, unit, url in units[0::jobs]:
+                self.render("unit.html", url, **self.unit(segment, unit, comments_by_unit))
+        finally:
+            for pid, reader in workers:
+                with os.fdopen(reader, encoding="utf-8") as pipe:
+                    text = pipe.read()
+                _, status = os.waitpid(pid, 0)
+                report = json.loads(text) if text else {"error": f"a page worker ended with status {status}"}
+                if "error" in report:
+                    failure = failure or report
+                else:
+                    self.written.extend(Path(p) for p in report["written"])
+        if failure is not None:
+            raise ThemeError(failure["error"], failure.get("path"), failure.get("line"))
 
     def _pages(self) -> list[dict[str, Any]]:
         pages = []
