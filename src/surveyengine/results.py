@@ -57,10 +57,14 @@ def clean_array(values: np.ndarray) -> list[Any]:
         magnitude = np.maximum(np.floor(np.log10(np.abs(np.where(finite & (array != 0), array, 1.0)))), -300)
         scale = 10.0 ** (5 - magnitude)
         rounded = np.where(finite, np.round(array * scale) / scale, np.nan)
+    cleaned = rounded.astype(object)
+    cleaned[~finite] = None
     if rounded.ndim == 2:  # a distribution per group: None for a group without one
-        return [None if all(v != v for v in row) else [None if v != v else v for v in row]
-                for row in rounded.tolist()]
-    return [None if v != v else v for v in rounded.tolist()]
+        rows = cleaned.tolist()
+        for empty in np.flatnonzero(~finite.any(axis=1)).tolist():
+            rows[empty] = None
+        return rows
+    return cleaned.tolist()
 
 
 @dataclass(slots=True)
