@@ -163,8 +163,8 @@ def test_build_reports_bad_rows_and_strict_fails(demo: Path, tmp_path: Path) -> 
 
 def test_build_unknown_format_fails_cleanly(demo: Path) -> None:
     result = run("build", str(demo), "--format", "html,pdff")
-    assert result.exit_code == 3
-    assert "unknown output 'pdff'; installed: csv, html, json" in result.output
+    assert result.exit_code == 2  # a usage error, like 'export --to' with an unknown format
+    assert "Invalid value for '--format': unknown format 'pdff'; installed: csv, html, json" in result.output
     assert "Traceback" not in result.output
 
 

@@ -283,6 +283,11 @@ def build(study: Path, out: Path | None, formats: str | None, base_url: str | No
     if strict and loaded.warnings:
         raise QuestionnaireError(loaded.warnings)
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip()) if formats else loaded.config.output.formats
+    outputs = pm.registry("outputs")
+    unknown = [f for f in chosen if f not in outputs]
+    if formats and unknown:  # a wrong option is a usage error, as 'export --to' makes it (exit 2)
+        raise click.BadParameter(f"unknown format '{unknown[0]}'; installed: {', '.join(outputs)}",
+                                 param_hint="'--format'")
     out_dir = out if out is not None else loaded.root / loaded.config.output.dir
     report = run(loaded, pm, out_dir, chosen,
                  progress=None if quiet else (lambda message: click.echo(f"... {message}", err=True)),
