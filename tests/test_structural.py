@@ -210,3 +210,16 @@ def test_a_broken_model_is_reported_with_its_place(tmp_path: Path) -> None:
     assert "path to unknown construct 'imagee' (did you mean 'image'?)" in result.output
     assert "the paths form a cycle: image -> expectations -> quality -> value -> satisfaction -> complaints " \
            "-> loyalty -> image" in result.output
+
+
+def test_an_unknown_model_method_is_reported_with_its_place(tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    assert CliRunner().invoke(cli, ["init", str(root), "--example", "acsi", "--n", "50"]).exit_code == 0
+    path = root / "questionnaire.yaml"
+    text = path.read_text(encoding="utf-8").replace("model:\n", "model:\n  method: plss\n", 1)
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(root)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    line = text.splitlines().index("  method: plss") + 1
+    assert f"questionnaire.yaml:{line}:11: unknown structural-model method 'plss' (did you mean 'pls'?); " \
+           "installed: pls" in result.output

@@ -94,8 +94,10 @@ def format_key_path(root: Any, path: Sequence[Any]) -> str:
 
 # --------------------------------------------------------------------------- loading
 
-def load(path: Path | str, *, known_weighters: Iterable[str] | None = None) -> Loaded:
-    """Load and validate a questionnaire file; raises QuestionnaireError with every problem."""
+def load(path: Path | str, *, known_weighters: Iterable[str] | None = None,
+         known_models: Iterable[str] | None = None) -> Loaded:
+    """Load and validate a questionnaire file; raises QuestionnaireError with every problem. ``known_weighters``
+    and ``known_models``: the installed plugin ids that ``index.method`` and ``model.method`` may name."""
     path = Path(path)
     raw = load_file(path)
     if not isinstance(raw, YMap):
@@ -107,7 +109,7 @@ def load(path: Path | str, *, known_weighters: Iterable[str] | None = None) -> L
     _expand_blocks(raw, collector)
     questionnaire = _validate_model(model.Questionnaire, raw, collector)
     if questionnaire is not None:
-        _check_semantics(questionnaire, collector, known_weighters)
+        _check_semantics(questionnaire, collector, known_weighters, known_models)
     if collector.errors:
         raise QuestionnaireError(sorted(collector.problems, key=_reading_order))
     assert questionnaire is not None
@@ -371,7 +373,8 @@ def iter_items(questionnaire: model.Questionnaire) -> Iterator[tuple[model.Item,
         yield item, ["questions", index], None
 
 
-def _check_semantics(q: model.Questionnaire, out: _Collector, known_weighters: Iterable[str] | None) -> None:
+def _check_semantics(q: model.Questionnaire, out: _Collector, known_weighters: Iterable[str] | None,
+                     known_models: Iterable[str] | None = None) -> None:
     items: dict[str, tuple[model.Item, list[Any]]] = {}
     columns: dict[str, list[Any]] = {}
     for item, path, factor in iter_items(q):
@@ -440,7 +443,7 @@ def _check_semantics(q: model.Questionnaire, out: _Collector, known_weighters: I
     _check_outcomes(q, items, out)
     _check_segments(q, out)
     _check_index(q, items, factors, out, known_weighters)
-    _check_model(q, items, factors, out)
+    _check_model(q, items, factors, out, known_models)
     _check_weights(q, out)
     _check_codeframes(q, items, out)
     _check_languages(q, out)
@@ -568,10 +571,17 @@ def _check_index(q: model.Questionnaire, items: dict[str, Any], factors: dict[st
                         ["index", key])
 
 
-def _check_model(q: model.Questionnaire, items: dict[str, Any], factors: dict[str, Any], out: _Collector) -> None:
-    """The structural model: known constructs, factors and rating items; every construct measured; no cycle."""
+def _check_model(q: model.Questionnaire, items: dict[str, Any], factors: dict[str, Any], out: _Collector,
+                 known_models: Iterable[str] | None = None) -> None:
+    """The structural model: an installed method; known constructs, factors and rating items; every construct
+    measured; no cycle."""
     if q.model is None:
         return
+    if known_models is not None:
+        known = sorted(known_models)
+        if q.model.method not in known:
+            out.add(f"unknown structural-model method '{q.model.method}'{did_you_mean(q.model.method, known)}; "
+                    f"installed: {', '.join(known)}", ["model", "method"])
     ids: dict[str, int] = {}
     for index, construct in enumerate(q.model.constructs):
         where = ["model", "constructs", index]

@@ -98,10 +98,11 @@ def load_study(target: Path | str, pm: PluginManager | None = None) -> Study:
     root, config_path, config, raw = load_config(Path(target))
     questionnaire_path = root / config.questionnaire
     known = list(pm.registry("weighters")) if pm is not None else None
+    known_models = list(pm.registry("models")) if pm is not None else None
     problems: list[Problem] = []
     loaded = None
     try:
-        loaded = qn.load(questionnaire_path, known_weighters=known)
+        loaded = qn.load(questionnaire_path, known_weighters=known, known_models=known_models)
     except QuestionnaireError as exc:
         problems.extend(exc.problems)
     if raw is not None:
