@@ -239,7 +239,6 @@ def _start_values(model: Any, cov: np.ndarray, safe: Sequence[str], latent: Sequ
     observed = list(model.vars["observed"])
     latent_order = list(model.names_lambda[1])
     marker = {f: block[0] for f, block in enumerate(blocks)}
-    block_of = {j: f for f, block in enumerate(blocks) for j in block}
     scale = {f: standardized[marker[f]] * sd[marker[f]] for f in marker}  # factor sd in the marker's units
     values = model.param_vals.copy()
     for position, parameter in enumerate(p for p in model.parameters.values() if p.active):
