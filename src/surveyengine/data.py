@@ -492,6 +492,11 @@ def _take(array: Any, rows: np.ndarray) -> list[Any]:
 
 
 NUMERIC_TYPES = ("rating", "single", "number")  # stored in the answers array
+# The columns a form platform adds to its exports (KoboToolbox: _id, _uuid, _submission_time, _index, ...;
+# ODK: meta/instanceID, meta-instanceID; older Kobo: formhub/uuid, __version__). Item ids start with a letter,
+# so none of them can be a question: they are not reported as unexpected.
+PLATFORM_METADATA = re.compile(r"^(_|(meta|formhub)[/-])")
+
 TEXT_TYPES = ("text", "multiple")  # kept apart as text
 
 
@@ -544,7 +549,7 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
                             raw.path, row=1, column=absent[0])
         if rules.unexpected_column != "ignore":
             for name in present:
-                if name not in used_columns:
+                if name not in used_columns and not PLATFORM_METADATA.match(name):
                     findings.add("unexpected_column", raw.path, np.array([1]), name, [None],
                                  "fail" if rules.unexpected_column == "fail" else "warn",
                                  "column not in the questionnaire")
