@@ -399,6 +399,10 @@ VARIATIONS = [
      "9:14: scale 'sat5': label for 0, outside 1-5"),
     ("    when: complained == 1", "    when: handling == 1",
      "44:11: item 'handling' cannot depend on its own answer"),
+    ("    choices: yesno\n  - id: handling", "    choices: yesno\n    type: multiple\n  - id: handling",
+     ["45:11: a condition cannot test the multiple choice item 'complained' (its answer is a set of codes); "
+      "ask a single choice question to route on",
+      "52:21: complaint: item 'complained' is multiple, expected single or rating"]),
     ("    when: complained == 1", "    when: complained == 1 and visits >= 2",
      "44:31: condition names unknown item 'visits'"),
     ("    when: complained == 1", "    when: complained",

@@ -483,6 +483,10 @@ def _check_condition(source: str, item_id: str, path: list[Any], items: dict[str
                     column_offset=source.find(name))
         elif name == item_id:
             out.add(f"item '{item_id}' cannot depend on its own answer", path)
+        elif items[name][0].question_type == "multiple":
+            # its answer is a set of codes ('1 3'): '==' and 'in' would compare the set, never one code
+            out.add(f"a condition cannot test the multiple choice item '{name}' (its answer is a set of codes); "
+                    "ask a single choice question to route on", path, column_offset=source.find(name))
 
 
 def _check_outcomes(q: model.Questionnaire, items: dict[str, tuple[model.Item, list[Any]]], out: _Collector) -> None:
