@@ -13,13 +13,13 @@ from __future__ import annotations
 import gc
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .plugins import plugin_errors
+from .results import collector_paused
 
 if TYPE_CHECKING:
     from .cache import Summary
@@ -95,11 +95,9 @@ def build(study: Study, pm: PluginManager, out_dir: Path, formats: tuple[str, ..
     writers.sort(key=lambda writer: writer[0] == "html")
     summary, cached = summarise(study, pm, say, use_cache)
     results_key = cache.results_key(study, summary.key, pm) if summary.key is not None else None
-    # The results are millions of small objects without reference cycles. Python's cyclic collector would
-    # walk all of them again and again while they are made and while every output reads them (measured:
-    # seconds on a million respondents), so it pauses while they are built and then leaves them out of its
-    # walks (gc.freeze) until the outputs are written.
-    with _collector_paused():
+    # The collector pauses while the results are made (results.collector_paused), then leaves them out of its
+    # walks (gc.freeze) until the outputs, which make many objects of their own, are written.
+    with collector_paused():
         results = cache.load_results(study, results_key) if results_key is not None else None
         if results is not None:
             say("results unchanged: using the cache")
@@ -152,17 +150,6 @@ def _score(study: Study, pm: PluginManager, summary: Summary, say: Callable[[str
                 comment.codes = codes
             results.coding = coding.analyse(study.questionnaire, summary.comments, coded, summary.labels, results)
     return results
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _swap_in(staging: Path, out_dir: Path) -> None:

@@ -38,6 +38,7 @@ from .results import (
     Value,
     clean,
     clean_array,
+    collector_paused,
 )
 from .stats import FACTOR_PREFIX, pairwise_cov
 from .views import Labels, View, build_views, parent_codes
@@ -291,6 +292,12 @@ def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, An
           exclusions: list[dict[str, Any]] | None = None, *, cfa: bool | None = None) -> Results:
     """Every result of the study. ``cfa``: fit the diagnostics' confirmatory factor analysis (default: the
     study config's ``diagnostics.cfa``)."""
+    with collector_paused():
+        return _score(study, stats, labels, account, pm, exclusions, cfa)
+
+
+def _score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, Any], pm: PluginManager,
+           exclusions: list[dict[str, Any]] | None, cfa: bool | None) -> Results:
     from .diagnostics import diagnose
     from .importance import INDEX, describe, fit_study, segment_order
     from .measurement import for_study as measurement_of
