@@ -51,12 +51,13 @@ class Labels:
 def build_views(q: Questionnaire, stats: StudyStats, labels: Labels) -> dict[str, View]:
     cells, units = stats.cells, stats.units
     views: dict[str, View] = {}
-    views["total"] = View("total", cells.total(), units.total() if units is not None else None, ["total"], [()],
-                          replicates=stats.replicates)
-    if labels.waves:
-        wave_count = len(labels.waves)
-        views["wave"] = View("wave", cells.group(cells.wave_codes, wave_count), None, list(labels.waves),
-                             [(w,) for w in range(wave_count)], by_wave=True)
+    by_wave = cells.group(cells.wave_codes, len(labels.waves)) if labels.waves else None
+    # the total is the merge of the waves: a dozen rows to add instead of every cell
+    views["total"] = View("total", (by_wave if by_wave is not None else cells).total(),
+                          units.total() if units is not None else None, ["total"], [()], replicates=stats.replicates)
+    if by_wave is not None:
+        views["wave"] = View("wave", by_wave, None, list(labels.waves), [(w,) for w in range(len(labels.waves))],
+                             by_wave=True)
     for segment in q.segments:
         codes = cells.segment_codes[segment.id].astype(np.int64)
         count = len(labels.segments[segment.id])

@@ -82,7 +82,8 @@ class CellStats:
         keys = np.asarray(keys, dtype=np.int64)
         if groups == self.cells and np.array_equal(keys, np.arange(groups)):
             return self  # every cell is its own group: nothing to add
-        sums = {name: _group_sum(getattr(self, name), keys, groups) for name in self._sums()}
+        grouping = _Grouping(keys, groups)
+        sums = {name: grouping.sum(getattr(self, name)) for name in self._sums()}
         return replace(
             self,
             segment_codes={k: _common(v, keys, groups) for k, v in self.segment_codes.items()},
@@ -149,8 +150,9 @@ class UnitCross:
 
     def group(self, keys: np.ndarray, groups: int) -> UnitCross:
         keys = np.asarray(keys, dtype=np.int64)
+        grouping = _Grouping(keys, groups)
         return replace(self, segment_codes={k: _common(v, keys, groups) for k, v in self.segment_codes.items()},
-                       **{name: _group_sum(getattr(self, name), keys, groups) for name in CROSS})
+                       **{name: grouping.sum(getattr(self, name)) for name in CROSS})
 
     def total(self) -> UnitCross:
         return self.group(np.zeros(self.units, dtype=np.int64), 1)
@@ -189,19 +191,25 @@ def merge(parts: list[CellStats]) -> CellStats:
     return both.group(inverse.reshape(-1), combos.shape[0])
 
 
-def _group_sum(values: np.ndarray, keys: np.ndarray, groups: int) -> np.ndarray:
-    if values.ndim == 1:
-        return np.bincount(keys, weights=values, minlength=groups)[:groups] if keys.size else np.zeros(groups)
-    flat = values.reshape(values.shape[0], int(np.prod(values.shape[1:], dtype=np.int64)))
-    out = np.zeros((groups, flat.shape[1]))
-    if keys.size and groups == 1:
-        out[0] = flat.sum(axis=0)
-    elif keys.size:
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-        out[sorted_keys[starts]] = np.add.reduceat(flat[order], starts, axis=0)
-    return out.reshape((groups,) + values.shape[1:])
+class _Grouping:
+    """Rows summed by an integer key per row, as one sparse indicator matrix (groups x rows) that every array of
+    a view is multiplied by: a view has dozens of arrays, and the product is several times faster than
+    ``np.add.reduceat`` down the rows (which also needs the rows sorted by key)."""
+
+    def __init__(self, keys: np.ndarray, groups: int) -> None:
+        from scipy import sparse
+
+        self.keys, self.groups = keys, groups
+        self.indicator = sparse.csr_array((np.ones(keys.size), (keys, np.arange(keys.size))),
+                                          shape=(groups, keys.size))
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        if values.ndim == 1:
+            return np.bincount(self.keys, weights=values, minlength=self.groups)[:self.groups] if self.keys.size \
+                else np.zeros(self.groups)
+        flat = values.reshape(values.shape[0], int(np.prod(values.shape[1:], dtype=np.int64)))
+        out = self.indicator @ flat if flat.shape[1] else np.zeros((self.groups, 0))
+        return np.asarray(out, dtype=np.float64).reshape((self.groups,) + values.shape[1:])
 
 
 def _common(codes: np.ndarray, keys: np.ndarray, groups: int) -> np.ndarray:
