@@ -614,3 +614,23 @@ def test_replicate_groups_partition_the_rows_and_add_up_to_the_total(monkeypatch
     # a random partition: the groups' means differ by sampling noise only, not systematically
     means = groups.xm[:, 2, 2] / groups.mm[:, 2, 2]
     assert means.std() < 0.5
+
+
+def test_threads_of_the_cross_product_pass_give_the_sums_of_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of units shared among threads: units and cells are each summed by one thread, so their sums are
+    the same to the bit; the replicate groups add one partial per thread, the same to rounding."""
+    from dataclasses import replace
+
+    from surveyengine.stats import numpy_backend
+
+    plan = replace(RICH, replicates=8, replicate_block=(7, 8, 6))
+    r = rich_responses(np.random.default_rng(29), 900)
+    monkeypatch.setattr(numpy_backend, "_UNIT_CHUNK_ROWS", 64)  # many chunks for the threads to share
+    monkeypatch.setenv("SURVEYENGINE_JOBS", "1")
+    alone = stats.compute_all(r, plan)
+    monkeypatch.setenv("SURVEYENGINE_JOBS", "3")
+    shared = stats.compute_all(r, plan)
+    assert alone.cells == shared.cells and alone.units == shared.units
+    for name in stats.CROSS:
+        np.testing.assert_allclose(getattr(shared.replicates, name), getattr(alone.replicates, name), rtol=1e-12)
+    assert np.any(getattr(alone.replicates, "mm") > 0)

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
-from ..errors import SurveyEngineError, ThemeError
+from ..errors import ThemeError
+from ..workers import worker_count
 from . import charts
 from .themes import Theme, load_theme
 
@@ -132,19 +133,11 @@ MIN_PAGES_PER_WORKER = 100
 
 
 def render_jobs(pages: int) -> int:
-    """How many processes render ``pages`` unit pages: ``SURVEYENGINE_JOBS`` when set (1 turns the workers off),
-    else one per core, none where the system cannot fork, and one per ``MIN_PAGES_PER_WORKER`` pages at most
-    (a worker costs a fork and a wait)."""
+    """How many processes render ``pages`` unit pages: ``worker_count()``, but one where the system cannot fork,
+    and one per ``MIN_PAGES_PER_WORKER`` pages at most (a worker costs a fork and a wait)."""
     if not hasattr(os, "fork"):
         return 1
-    setting = os.environ.get("SURVEYENGINE_JOBS", "").strip()
-    if setting:
-        try:
-            wanted = int(setting)
-        except ValueError:
-            raise SurveyEngineError(f"SURVEYENGINE_JOBS must be a whole number of processes, not {setting!r}") from None
-    else:
-        wanted = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    wanted = worker_count()
     return max(1, min(wanted, pages // MIN_PAGES_PER_WORKER))
 
 

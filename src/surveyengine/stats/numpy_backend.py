@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..workers import worker_count
 from .cells import CellStats, UnitCross
 from .plan import StatsPlan
 
@@ -288,37 +289,65 @@ def _cross(responses: Responses, plan: StatsPlan, scores: np.ndarray, order: np.
     width = len(plan.replicate_block)
     per_group = {name: np.zeros((groups, width, width)) for name in names} if groups else None
     replicate_columns = [positions[v] for v in plan.replicate_block]
+    chunks = []  # whole units, up to the chunk size of rows (a larger unit is split into pieces below)
     u = 0
     while u < units:
-        last = u + 1  # whole units, up to the chunk size (a larger unit is split below)
+        last = u + 1
         while last < units and bounds[cell_start[last + 1]] - bounds[cell_start[u]] <= _UNIT_CHUNK_ROWS:
             last += 1
-        start, stop = bounds[cell_start[u]], bounds[cell_start[last]]
-        for piece in range(start, stop, _UNIT_CHUNK_ROWS):
-            end = min(stop, piece + _UNIT_CHUNK_ROWS)
-            rows = order[piece:end]
-            w = weights[rows] if weights is not None else None
-            xz, x2, m, right_x, right_m = columns.gather(rows, w)
-            if big:
-                unit_edges = np.clip(bounds[cell_start[u:last + 1]], piece, end) - piece
-                for k in range(last - u):
-                    a, b = unit_edges[k], unit_edges[k + 1]
-                    if b > a:
-                        per_unit["xx"][u + k] += xz[a:b].T @ right_x[a:b]  # type: ignore[index]
-                        per_unit["xm"][u + k] += xz[a:b].T @ right_m[a:b]  # type: ignore[index]
-                        per_unit["x2m"][u + k] += x2[a:b].T @ right_m[a:b]  # type: ignore[index]
-                        per_unit["mm"][u + k] += m[a:b].T @ right_m[a:b]  # type: ignore[index]
-            if small:
-                first_cell, last_cell = cell_start[u], cell_start[last]
-                edges = np.clip(bounds[first_cell:last_cell + 1], piece, end) - piece
-                operands = [a[:, small_columns] for a in (xz, x2, m, right_x, right_m)]
-                for name, value in zip(names, _batched(edges, *operands)):
-                    per_cell[name][first_cell:last_cell] += value
-            if per_group is not None:
-                operands = [a[:, replicate_columns] for a in (xz, x2, m, right_x, right_m)]
-                for name, value in zip(names, _by_group(piece, groups, operands)):
-                    per_group[name] += value
+        chunks.append((u, last))
         u = last
+
+    def run(share: list[tuple[int, int]]) -> dict[str, np.ndarray] | None:
+        """One worker's chunks. Units and cells of different chunks are disjoint, so the per-unit and per-cell
+        sums are written in place; the replicate groups span every chunk and are summed per worker."""
+        mine = {name: np.zeros((groups, width, width)) for name in names} if groups else None
+        for u, last in share:
+            start, stop = bounds[cell_start[u]], bounds[cell_start[last]]
+            for piece in range(start, stop, _UNIT_CHUNK_ROWS):
+                end = min(stop, piece + _UNIT_CHUNK_ROWS)
+                rows = order[piece:end]
+                w = weights[rows] if weights is not None else None
+                xz, x2, m, right_x, right_m = columns.gather(rows, w)
+                if big:
+                    unit_edges = np.clip(bounds[cell_start[u:last + 1]], piece, end) - piece
+                    for k in range(last - u):
+                        a, b = unit_edges[k], unit_edges[k + 1]
+                        if b > a:
+                            per_unit["xx"][u + k] += xz[a:b].T @ right_x[a:b]  # type: ignore[index]
+                            per_unit["xm"][u + k] += xz[a:b].T @ right_m[a:b]  # type: ignore[index]
+                            per_unit["x2m"][u + k] += x2[a:b].T @ right_m[a:b]  # type: ignore[index]
+                            per_unit["mm"][u + k] += m[a:b].T @ right_m[a:b]  # type: ignore[index]
+                if small:
+                    first_cell, last_cell = cell_start[u], cell_start[last]
+                    edges = np.clip(bounds[first_cell:last_cell + 1], piece, end) - piece
+                    operands = [a[:, small_columns] for a in (xz, x2, m, right_x, right_m)]
+                    for name, value in zip(names, _batched(edges, *operands)):
+                        per_cell[name][first_cell:last_cell] += value
+                if mine is not None:
+                    operands = [a[:, replicate_columns] for a in (xz, x2, m, right_x, right_m)]
+                    for name, value in zip(names, _by_group(piece, groups, operands)):
+                        mine[name] += value
+        return mine
+
+    # numpy lets go of the GIL in the gathers and the products, so threads share the cores; each product runs
+    # on one BLAS thread (BLAS's own threads, busy-waiting on tiny products, slowed the pass 30-fold on a
+    # loaded machine). Chunks alternate among workers: the same split, so the same sums, on every run.
+    workers = max(1, min(worker_count(), len(chunks)))
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        if workers == 1:
+            partials = [run(chunks)]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                partials = list(pool.map(run, [chunks[k::workers] for k in range(workers)]))
+    if per_group is not None:
+        for partial in partials:
+            for name in names:
+                per_group[name] += partial[name]  # type: ignore[index]
     return per_cell, per_unit, per_group
 
 
