@@ -292,7 +292,11 @@ def score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, An
           exclusions: list[dict[str, Any]] | None = None, *, cfa: bool | None = None) -> Results:
     """Every result of the study. ``cfa``: fit the diagnostics' confirmatory factor analysis (default: the
     study config's ``diagnostics.cfa``)."""
-    with collector_paused():
+    from threadpoolctl import threadpool_limits
+
+    # its linear algebra is thousands of small matrices: BLAS threads only wait on each other (and lose the
+    # cores to anything else running) where one thread finishes each at once
+    with collector_paused(), threadpool_limits(limits=1, user_api="blas"):
         return _score(study, stats, labels, account, pm, exclusions, cfa)
 
 
