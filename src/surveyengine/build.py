@@ -99,14 +99,15 @@ def build(study: Study, pm: PluginManager, out_dir: Path, formats: tuple[str, ..
     # walks (gc.freeze) until the outputs, which make many objects of their own, are written.
     with collector_paused():
         results = cache.load_results(study, results_key) if results_key is not None else None
-        if results is not None:
+        cached_results = results is not None
+        if cached_results:
             say("results unchanged: using the cache")
             results.generated = scoring.build_date()
         else:
             say("scoring")
             results = _score(study, pm, summary, say)
-            if results_key is not None:
-                cache.save_results(study, results_key, results)
+    saved = cache.save_results(study, results_key, results) if results_key is not None and not cached_results \
+        else (lambda: None)
     gc.freeze()
 
     out_dir = Path(out_dir)
@@ -131,6 +132,7 @@ def build(study: Study, pm: PluginManager, out_dir: Path, formats: tuple[str, ..
         shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
+        saved()
         gc.unfreeze()
     return BuildReport(out_dir, sorted(set(files)), results, summary, cached)
 
