@@ -701,7 +701,10 @@ class SiteBuilder:
             drivers["priorities_total"] = len(drivers["priorities"])
             drivers["priorities"] = drivers["priorities"][:UNIT_PRIORITIES_MAX]
         unit_comments, comments_total = comments_by_unit.get((segment.id, code), ([], 0))
+        against = (t["rest_of_parent"].format(parent=results.segment(segment.parent).label) if segment.parent
+                   else t["rest_of_total"])  # the results' own words are English: "rest of its region"
         return {"segment": segment, "group": unit, "parent": parent, "parent_segment": parent_segment,
+                "against": against,
                 "parent_url": self.unit_urls.get((segment.parent, parent.key["unit"])) if parent is not None
                 and segment.parent else None,
                 "csi": csi, "csi_chart": charts.bars(bars, low=0, high=100), "trend": trend,
