@@ -736,6 +736,75 @@ def coding() -> list[dict[str, Any]]:
     return rows
 
 
+def _pdf_facts(path: Path, title: str) -> dict[str, Any]:
+    """What a reader sees in a printed report: pages, contents page numbers, running headers, header rows."""
+    import re
+
+    import pypdf
+
+    pages = [" ".join(page.extract_text().split()) for page in pypdf.PdfReader(path).pages]
+    contents = next((p for p in pages if "Contents" in p), "")
+    header = "# Driver Factor Importance Performance Gain Quadrant"
+    return {"pages": len(pages), "kilobytes": path.stat().st_size / 1024,
+            "contents_page_numbers": len(re.findall(r"\.{3,} ?\d+", contents)),
+            "pages_with_running_title": sum(title in p for p in pages[2:]),
+            "priority_pages_with_header_row": sum(header in p for p in pages if "Concentrate here" in p)}
+
+
+@benchmark
+def pdf_engines() -> list[dict[str, Any]]:
+    """The printed report of the demo study (3,000 respondents, a section per region) as a PDF: WeasyPrint (the
+    pdf output) against headless Chromium printing the same HTML. CPU seconds of each engine, best of 2."""
+    import resource
+    import shutil
+    import tempfile
+
+    import weasyprint
+
+    from surveyengine.build import build
+    from surveyengine.plugins import get_plugin_manager
+    from surveyengine.scaffold import scaffold
+    from surveyengine.site.builder import render_report
+    from surveyengine.study import load_study
+
+    root = CACHE / "study-pdf"
+    if not (root / "surveyengine.yaml").is_file():
+        scaffold(root, "auto-dealer", 3000)
+    pm = get_plugin_manager()
+    study = load_study(root, pm)
+    results = build(study, pm, CACHE / "site-pdf", ("json",)).results
+    html = render_report(results, study, ("region",))
+    work = Path(tempfile.mkdtemp(dir=CACHE))
+    (work / "report.html").write_text(html, encoding="utf-8")
+
+    def weasy() -> None:
+        weasyprint.HTML(string=html, base_url=str(work)).write_pdf(work / "weasyprint.pdf")
+
+    cpu = time.process_time()
+    seconds, _ = best_of(2, weasy)
+    weasy_cpu = (time.process_time() - cpu) / 2
+    rows = [{"name": "WeasyPrint: report.html to PDF", "seconds": seconds, "cpu_mean": weasy_cpu,
+             **_pdf_facts(work / "weasyprint.pdf", results.study["title"])}]
+    chromium = os.environ.get("SURVEYENGINE_CHROMIUM") or shutil.which("chromium")
+    if chromium:
+        def chrome() -> None:
+            subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                            f"--print-to-pdf={work / 'chromium.pdf'}", (work / "report.html").as_uri()],
+                           check=True, capture_output=True)
+
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        seconds, _ = best_of(2, chrome)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        chrome_cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / 2
+        first = (work / "chromium.pdf").read_bytes()
+        chrome()
+        rows.append({"name": "headless Chromium --print-to-pdf, same HTML", "seconds": seconds,
+                     "cpu_mean": chrome_cpu, "same_bytes_twice": first == (work / "chromium.pdf").read_bytes(),
+                     **_pdf_facts(work / "chromium.pdf", results.study["title"])})
+    shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
 def machine() -> dict[str, Any]:
     import numpy
     import pyarrow

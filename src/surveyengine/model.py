@@ -549,10 +549,21 @@ class Source(_Model):
         return self
 
 
+class PdfConfig(_Model):
+    """What the printed report (``--format pdf``) holds beyond the overview, drivers and league tables."""
+
+    segments: Union[bool, tuple[str, ...]] = Field(
+        default=False,
+        description="A section per unit: true for the units of every segment, or a list of segment ids; "
+                    "false (the default) for none.",
+    )
+
+
 class OutputConfig(_Model):
     dir: str = Field(default="site", description="Where the site is built, relative to the study folder.")
     formats: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")], ...] = ("html", "json", "csv")
     base_url: str = Field(default="", description="Subpath the site is published under, e.g. /reports/2026/.")
+    pdf: PdfConfig = Field(default_factory=PdfConfig, description="The printed report (--format pdf).")
 
 
 class DiagnosticsConfig(_Model):

@@ -49,6 +49,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "md_output",
     "xlsx_output",
     "review_output",
+    "pdf_output",
     "xlsform_export",
     "surveyjs_export",
     "html_export",

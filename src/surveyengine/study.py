@@ -134,6 +134,12 @@ def _check_config(config: StudyConfig, root: Path, raw: YMap, loaded: qn.Loaded 
             if key not in known:
                 collector.add(f"columns: unknown item or segment '{key}'{qn.did_you_mean(key, known)}",
                               ["columns", key], key=True)
+        segment_ids = [segment.id for segment in q.segments]
+        pdf_segments = config.output.pdf.segments
+        for index, segment_id in enumerate(() if isinstance(pdf_segments, bool) else pdf_segments):
+            if segment_id not in segment_ids:
+                collector.add(f"output.pdf.segments: unknown segment '{segment_id}'"
+                              f"{qn.did_you_mean(segment_id, segment_ids)}", ["output", "pdf", "segments", index])
         if config.language and config.language not in q.languages:
             collector.add(f"language '{config.language}' is not one of the questionnaire's "
                           f"({', '.join(q.languages)})", ["language"])

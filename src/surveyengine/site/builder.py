@@ -22,7 +22,7 @@ import os
 import re
 import shutil
 import warnings
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -116,6 +116,42 @@ def _json_for_script(value: Any) -> Markup:
     return Markup(text)
 
 
+_CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+_CSS_VAR = re.compile(r"var\(\s*(--[\w-]+)\s*(?:,\s*([^()]*?))?\s*\)")
+_CSS_AT_BLOCK = re.compile(r"@[^{}]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}")
+_CSS_PROPERTY = re.compile(r"(--[\w-]+|font-family)\s*:\s*([^;]+)")
+
+
+def svg_stylesheet(css: str, font_family: str | None = None) -> str:
+    """The rules of the site's stylesheet that draw its SVG charts, made to work inside an SVG.
+
+    WeasyPrint styles an inline SVG only from a ``<style>`` inside it, and resolves no custom
+    properties there: so the top-level rules whose selectors name an SVG (``.chart-svg``,
+    ``svg.inline-bar``) or a colour class (``.c0``…) are kept, with every ``var(--x)`` replaced by the
+    value ``:root`` gives it, and ``font_family`` (else the root's). WeasyPrint draws SVG text in the
+    first family of the list only (or fontconfig's substitute for it), with no fallback per character: a
+    Chinese report names a CJK font first.
+    """
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    css = _CSS_AT_BLOCK.sub("", css)  # @media blocks: the printed page is neither a phone nor a screen
+    root: dict[str, str] = {}
+    rules = []
+    for selector, body in _CSS_RULE.findall(css):
+        selector = " ".join(selector.split())
+        if selector == ":root":
+            root.update((name, " ".join(value.split())) for name, value in _CSS_PROPERTY.findall(body))
+        elif any("svg" in part or re.fullmatch(r"\.c\d+", part.strip()) for part in selector.split(",")):
+            rules.append((selector, body))
+
+    def resolve(match: re.Match[str]) -> str:
+        return root.get(match.group(1)) or match.group(2) or "initial"
+
+    font_family = font_family or root.get("font-family")
+    text = [f"svg {{ font-family: {font_family}; }}"] if font_family else []
+    text += [f"{selector} {{ {' '.join(_CSS_VAR.sub(resolve, body).split())} }}" for selector, body in rules]
+    return "\n".join(text)
+
+
 def _theme_error(exc: jinja2.TemplateError, template: str) -> ThemeError:
     """Name the template file and line where rendering failed."""
     import traceback
@@ -152,6 +188,12 @@ def build_site(results: Results, study: Study, out_dir: Path, *, base_url: str =
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     return SiteBuilder(env, theme, results, study, out_dir, base_url).build()
+
+
+def render_report(results: Results, study: Study, unit_segments: Collection[str] = ()) -> str:
+    """The study's printable report as one HTML document (see :meth:`SiteBuilder.report`)."""
+    theme = load_theme(study.config.theme, study.root)
+    return SiteBuilder(_environment(theme), theme, results, study, Path("."), "").report(unit_segments)
 
 
 # --------------------------------------------------------------------------- helpers the pages share
@@ -224,24 +266,25 @@ class SiteBuilder:
         path.write_text(html, encoding="utf-8")
         self.written.append(Path(target))
 
-    def build(self) -> list[Path]:
+    def prepare(self) -> None:
+        """The navigation and what every template receives (``self.common``)."""
         results, t = self.results, self.t
         pages = self._pages()
-        methodology_page = next((p for p in pages if p["slug"] == "methodology"), None)
-        pages = [p for p in pages if p is not methodology_page]
-        has_complaints = bool(results.total.headline.get("complaint"))
+        self.methodology_page = next((p for p in pages if p["slug"] == "methodology"), None)
+        pages = self.site_pages = [p for p in pages if p is not self.methodology_page]
+        self.has_complaints = bool(results.total.headline.get("complaint"))
         nav = [{"url": "index.html", "title": t["overview"]}, {"url": "factors.html", "title": t["factors_items"]},
                {"url": "drivers.html", "title": t["drivers"]}]
         nav += [{"url": f"segments/{s.id}.html", "title": s.label} for s in results.segments]
         if results.waves:
             nav.append({"url": "waves.html", "title": t["waves"]})
-        if has_complaints:
+        if self.has_complaints:
             nav.append({"url": "complaints.html", "title": t["complaints"]})
-        has_model = bool(results.model.get("estimated"))
-        if has_model:
+        self.has_model = bool(results.model.get("estimated"))
+        if self.has_model:
             nav.append({"url": "model.html", "title": t["model"]})
-        has_codes = bool(results.coding.get("analysis"))
-        if has_codes:
+        self.has_codes = bool(results.coding.get("analysis"))
+        if self.has_codes:
             nav.append({"url": "say.html", "title": t["what_customers_say"]})
         nav += [{"url": "comments.html", "title": t["comments"]},
                 {"url": "methodology.html", "title": t["methodology"]},
@@ -267,6 +310,12 @@ class SiteBuilder:
             "factor_label": self.factor_label,
             "item_label": {i.id: i.label for i in results.items},
         }
+
+    def build(self) -> list[Path]:
+        self.prepare()
+        results, pages = self.results, self.site_pages
+        has_complaints, has_model, has_codes = self.has_complaints, self.has_model, self.has_codes
+        methodology_page = self.methodology_page
         self.render("index.html", "index.html", **self.overview())
         self.render("factors.html", "factors.html", **self.factors(results.total))
         self.render("drivers.html", "drivers.html", **self.drivers(results.total))
@@ -348,6 +397,44 @@ class SiteBuilder:
                     self.written.extend(Path(p) for p in report["written"])
         if failure is not None:
             raise ThemeError(failure["error"], failure.get("path"), failure.get("line"))
+
+    def report(self, unit_segments: Collection[str] = ()) -> str:
+        """The printable report (``report.html`` of the theme) as one HTML document, for the PDF output.
+
+        Cover, contents, the overview, the drivers of the total and a league table per segment; with a
+        section per unit of each segment named in ``unit_segments`` (its headline, factors and first
+        priorities; no comments). Links point inside the document, or nowhere.
+        """
+        self.prepare()
+        results = self.results
+        anchors = {key: "unit-" + url.removeprefix("segments/").removesuffix(".html").replace("/", "-")
+                   for key, url in self.unit_urls.items() if key[0] in unit_segments}
+        leagues = []
+        for segment in results.segments:
+            league = self.league(segment)
+            for row in league["rows"]:
+                anchor = anchors.get((segment.id, row["group"].key["unit"]))
+                row["url"] = f"#{anchor}" if anchor else None
+                parent = row["parent"]
+                parent_anchor = anchors.get((segment.parent, parent.key["unit"])) if parent is not None else None
+                row["parent_url"] = f"#{parent_anchor}" if parent_anchor else None
+            units = []
+            for unit in segment.units:
+                anchor = anchors.get((segment.id, unit.key["unit"]))
+                if anchor is not None:
+                    units.append({"anchor": anchor, **self.unit(segment, unit, {})})
+            leagues.append({**league, "units": units})
+        waves = results.waves
+        stylesheet = next((d / "style.css" for d in self.theme.static_dirs() if (d / "style.css").is_file()), None)
+        css = stylesheet.read_text(encoding="utf-8") if stylesheet else ""  # the theme's own: trusted
+        try:
+            return self.env.get_template("report.html").render(
+                **self.common, root="", page_url="report.pdf", site_css=Markup(css),
+                svg_style=Markup(svg_stylesheet(css, self.t.get("report_chart_font"))), overview=self.overview(),
+                drivers=self.drivers(results.total), leagues=leagues,
+                wave=waves[-1].label if waves else "")
+        except jinja2.TemplateError as exc:
+            raise _theme_error(exc, "report.html") from exc
 
     def _pages(self) -> list[dict[str, Any]]:
         pages = []
@@ -607,7 +694,10 @@ class SiteBuilder:
             drivers["priorities_total"] = len(drivers["priorities"])
             drivers["priorities"] = drivers["priorities"][:UNIT_PRIORITIES_MAX]
         unit_comments, comments_total = comments_by_unit.get((segment.id, code), ([], 0))
+        against = (t["rest_of_parent"].format(parent=results.segment(segment.parent).label) if segment.parent
+                   else t["rest_of_total"])  # the results' own words are English: "rest of its region"
         return {"segment": segment, "group": unit, "parent": parent, "parent_segment": parent_segment,
+                "against": against,
                 "parent_url": self.unit_urls.get((segment.parent, parent.key["unit"])) if parent is not None
                 and segment.parent else None,
                 "csi": csi, "csi_chart": charts.bars(bars, low=0, high=100), "trend": trend,
@@ -838,6 +928,9 @@ class SiteBuilder:
         if json_path.is_file():
             out.append({"url": "results.json", "name": "results.json", "kind": "json",
                         "bytes": json_path.stat().st_size})
+        pdf_path = self.out / "report.pdf"
+        if pdf_path.is_file():
+            out.append({"url": "report.pdf", "name": "report.pdf", "kind": "pdf", "bytes": pdf_path.stat().st_size})
         tables = self.out / "tables"
         if tables.is_dir():
             for path in sorted(tables.glob("*.csv")):
