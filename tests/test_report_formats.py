@@ -182,7 +182,8 @@ def test_xlsx_text_is_never_a_formula(built: Path) -> None:
 
 def test_xlsx_without_openpyxl_is_a_clear_error(built: Path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "openpyxl", None)  # import openpyxl raises ImportError
-    result = run("build", str(built.parent), "--format", "xlsx", "--out", str(built.parent / "no-xlsx"))
+    # --no-cache: a rebuild of unchanged results would place the last build's workbook without openpyxl
+    result = run("build", str(built.parent), "--format", "xlsx", "--out", str(built.parent / "no-xlsx"), "--no-cache")
     assert result.exit_code == 1
     assert "writing .xlsx needs openpyxl: pip install 'surveyengine[xlsx]'" in result.output
     assert not (built.parent / "no-xlsx").exists()
