@@ -315,6 +315,22 @@ def test_probabilities_are_calibrated_on_held_out_comments(study: Path, monkeypa
     assert calibrated["brier"] <= raw["brier"]
 
 
+def test_platt_fits_the_sigmoid_scikit_learn_fits() -> None:
+    import numpy as np
+
+    from surveyengine.coding import platt
+
+    reference = getattr(pytest.importorskip("sklearn.calibration"), "_SigmoidCalibration", None)
+    if reference is None:
+        pytest.skip("scikit-learn's sigmoid calibration moved")
+    rng = np.random.default_rng(0)
+    for n, separation in [(300, 1.0), (300, 4.0), (50, 10.0), (1000, 0.3)]:
+        y = rng.random(n) < 0.15
+        scores = rng.normal(size=n) + separation * y
+        fitted = reference().fit(scores, y)  # P = expit(-(a * score + b))
+        assert platt(scores, y) == pytest.approx((-fitted.a_, -fitted.b_), abs=1e-5)
+
+
 def test_round_trip_code_export_import_recode_build(study: Path, tmp_path: Path) -> None:
     truth = truth_of(study)
     assert run("code", str(study)).exit_code == 0

@@ -360,9 +360,10 @@ def train(texts: Sequence[str], labels: np.ndarray, codes: Sequence[str], predic
 
     The class weights keep a rare code from being drowned by the comments without it, but make the
     model's probabilities too high for it; so a code with at least ``CALIBRATION_MIN`` hand-coded comments
-    with it and as many without is calibrated (Platt's sigmoid fitted on cross-validated scores, scikit-learn's
-    ``CalibratedClassifierCV(method="sigmoid", ensemble=False)``): then of the comments it gives 0.8, about 80 %
-    have the code. The sigmoid is folded into the regression's weights, so prediction stays one product.
+    with it and as many without is calibrated: Platt's sigmoid fitted on the scores of 5 held-out folds, as
+    scikit-learn's ``CalibratedClassifierCV(method="sigmoid", ensemble=False)`` does. Then of the comments it
+    gives 0.8, about 80 % have the code. The sigmoid is folded into the regression's weights, so prediction
+    stays one product.
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -379,26 +380,65 @@ def train(texts: Sequence[str], labels: np.ndarray, codes: Sequence[str], predic
         y = labels[:, j]
         if not predictable[j] or y.all() or not y.any():
             continue
-        model = LogisticRegression(C=C, solver="liblinear", class_weight="balanced", random_state=SEED)
+        model = LogisticRegression(C=C, solver="liblinear", class_weight="balanced", random_state=SEED).fit(x, y)
+        slope, offset = 1.0, 0.0
         if min(int(y.sum()), int((~y).sum())) >= CALIBRATION_MIN:
-            from sklearn.calibration import CalibratedClassifierCV
-            from sklearn.model_selection import StratifiedKFold
-
-            folds = StratifiedKFold(FOLDS, shuffle=True, random_state=SEED)
-            fitted = CalibratedClassifierCV(model, method="sigmoid", cv=folds, ensemble=False).fit(x, y)
-            regression = fitted.calibrated_classifiers_[0].estimator
-            sigmoid = fitted.calibrated_classifiers_[0].calibrators[0]
-            # P = expit(-(a * score + b)) with score = x @ coef + intercept
-            coefs.append(-sigmoid.a_ * regression.coef_[0])
-            intercepts.append(-(sigmoid.a_ * regression.intercept_[0] + sigmoid.b_))
-        else:
-            model.fit(x, y)
-            coefs.append(model.coef_[0])
-            intercepts.append(model.intercept_[0])
+            slope, offset = platt(_held_out_scores(model, x, y), y)
+        coefs.append(slope * model.coef_[0])
+        intercepts.append(slope * model.intercept_[0] + offset)
         kept.append(code)
         calibrated.append(min(int(y.sum()), int((~y).sum())) >= CALIBRATION_MIN)
     coef = np.column_stack(coefs) if coefs else np.zeros((vocabulary.size, 0))
     return CodeModel(kept, lookup, idf, coef, np.asarray(intercepts, dtype=np.float64), threshold, calibrated)
+
+
+def _held_out_scores(model: Any, x: Any, y: np.ndarray) -> np.ndarray:
+    """The regression's score of each comment by a copy fitted on the other folds (stratified, seeded)."""
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold
+
+    scores = np.zeros(y.size)
+    for fit, held in StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(np.zeros(y.size), y):
+        scores[held] = clone(model).fit(x[fit], y[fit]).decision_function(x[held])
+    return scores
+
+
+def platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt's sigmoid P(y | score) = 1 / (1 + exp(-(slope * score + offset))), fitted by Newton's method.
+
+    The targets are Platt's (N+ + 1) / (N+ + 2) and 1 / (N- + 2) rather than 1 and 0, so that a code the
+    scores separate perfectly does not get an infinite slope: scikit-learn's ``CalibratedClassifierCV(
+    method="sigmoid")`` fits the same (Lin, Lin and Weng 2007), with a general-purpose optimiser.
+    """
+    positives = int(y.sum())
+    negatives = y.size - positives
+    target = np.where(y, (positives + 1.0) / (positives + 2.0), 1.0 / (negatives + 2.0))
+    slope, offset = 1.0, float(np.log((positives + 1.0) / (negatives + 1.0)))
+
+    def loss(a: float, b: float) -> float:
+        z = a * scores + b
+        return float(np.sum(np.logaddexp(0.0, z) - target * z))
+
+    current = loss(slope, offset)
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(slope * scores + offset)))
+        residual, weight = p - target, np.maximum(p * (1.0 - p), 1e-12)
+        gradient = np.array([residual @ scores, residual.sum()])
+        hessian = np.array([[weight @ (scores * scores), weight @ scores], [weight @ scores, weight.sum()]])
+        hessian += 1e-12 * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        shrink = 1.0
+        while shrink > 1e-8:  # backtracking: a full Newton step can overshoot on nearly separable scores
+            trial = loss(slope - shrink * step[0], offset - shrink * step[1])
+            if trial <= current:
+                break
+            shrink /= 2
+        slope, offset = slope - shrink * step[0], offset - shrink * step[1]
+        if abs(current - trial) < 1e-10 * max(1.0, abs(current)) or shrink <= 1e-8:
+            current = min(current, trial)
+            break
+        current = trial
+    return float(slope), float(offset)
 
 
 # --------------------------------------------------------------------------- coding
@@ -467,28 +507,29 @@ def code_comments(table: CommentTable, q: Questionnaire, hand: dict[tuple[str, s
         if todo:
             say(f"codeframe '{frame_id}': coding {len(todo):,} comments")
             # each distinct text once: real comments repeat ("No comment.", "Great service.")
+            targets = rows[todo].tolist()
             first_of: dict[str, int] = {}
-            inverse = np.fromiter((first_of.setdefault(table.text[rows[k]], len(first_of)) for k in todo),
-                                  dtype=np.int64, count=len(todo))
+            inverse = np.fromiter((first_of.setdefault(table.text[r], len(first_of)) for r in targets),
+                                  dtype=np.int64, count=len(targets))
             distinct = list(first_of)
             found = rules.match_many(distinct)
-            model_codes = model.codes if model is not None else []
-            assigned = np.zeros((len(distinct), len(model_codes)), dtype=bool)
+            by_model: list[tuple[str, ...]] = [()] * len(distinct)
             if model is not None and model.codes:
                 probability = model.probabilities(distinct)
-                assigned = probability >= model.threshold
-                confidence[rows[todo]] = np.min(np.maximum(probability, 1 - probability), axis=1)[inverse]
-            any_model = assigned.any(axis=1).tolist()
-            distinct_codes, distinct_source = [], []
-            for d in range(len(distinct)):
-                by_rule, hits = found[d], set(found[d])
-                for j in np.flatnonzero(assigned[d]) if any_model[d] else ():
-                    hits.add(model_codes[j])
-                distinct_codes.append(tuple(c for c in code_ids if c in hits) if hits else ())
-                distinct_source.append("rule+model" if by_rule and any_model[d] else "rule" if by_rule
-                                       else "model" if any_model[d] else "none")
-            for k, d in zip(todo, inverse.tolist()):
-                codes[rows[k]], source[rows[k]] = distinct_codes[d], distinct_source[d]
+                confidence[targets] = np.min(np.maximum(probability, 1 - probability), axis=1)[inverse]
+                hit_rows, hit_codes = np.nonzero(probability >= model.threshold)
+                for d, j in zip(hit_rows.tolist(), hit_codes.tolist()):
+                    by_model[d] += (model.codes[j],)
+            # the codes and source of each (rule codes, model codes) pair, worked out once: there are few pairs
+            decided: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[str, ...], str]] = {}
+            for by_rule, modelled in set(zip(found, by_model)):
+                hits = set(by_rule).union(modelled)
+                decided[(by_rule, modelled)] = (tuple(c for c in code_ids if c in hits),
+                                                "rule+model" if by_rule and modelled else "rule" if by_rule
+                                                else "model" if modelled else "none")
+            outcome = [decided[pair] for pair in zip(found, by_model)]
+            for r, d in zip(targets, inverse.tolist()):
+                codes[r], source[r] = outcome[d]
         if cross_validate:
             quality[frame_id] = _quality(frame, hand_texts, labels, support, predictable, rules, q.languages)
     return Coded(codes, source, confidence, crc, quality, new_total)
