@@ -281,6 +281,9 @@ def test_hand_coding_300_reaches_macro_f1_in_each_language(study: Path, tmp_path
     assert frame["hand_coded"] == 300 and set(frame["languages"]) == {"en", "zh"}
     assert all(entry["method"] in ("rule", "model") for entry in frame["codes"].values())
     assert "macro-F1" in result.output and "precision" in result.output
+    assert "model probabilities, cross-validated: Brier" in result.output
+    assert frame["calibration"]["decisions"] > 0 and frame["calibration"]["ece"] <= 0.05
+    assert any(entry["calibrated"] for entry in frame["codes"].values())
 
 
 def test_probabilities_are_calibrated_on_held_out_comments(study: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -362,7 +365,8 @@ def test_round_trip_code_export_import_recode_build(study: Path, tmp_path: Path)
     results = json.loads((study / "site" / "results.json").read_text(encoding="utf-8"))
     assert results["coding"]["coded"]["new"] == 0  # the build took every code from the codes file
     assert sum(bool(c["codes"]) for c in results["comments"]) > len(results["comments"]) / 2
-    assert "m-coding" in (study / "site" / "methodology.html").read_text(encoding="utf-8")
+    methodology = (study / "site" / "methodology.html").read_text(encoding="utf-8")
+    assert "m-coding" in methodology and 'data-calibration="' in methodology
 
 
 def test_export_is_formula_safe(tmp_path: Path) -> None:
