@@ -733,7 +733,7 @@ def model_key(q: Questionnaire, hand: dict[tuple[str, str], tuple[str, ...]]) ->
     digest = hashlib.blake2b(digest_size=16)
     digest.update(json.dumps({k: v.model_dump(mode="json") for k, v in q.codeframes.items()}, sort_keys=True).encode())
     digest.update(json.dumps(sorted([list(k), list(v)] for k, v in hand.items())).encode())
-    digest.update(f"{HASH_BITS} {NGRAMS} {C} {SEED} features-2".encode())
+    digest.update(f"{HASH_BITS} {NGRAMS} {C} {SEED} features-3 calibrated".encode())
     return digest.hexdigest()
 
 
