@@ -369,6 +369,17 @@ def test_round_trip_code_export_import_recode_build(study: Path, tmp_path: Path)
     assert "m-coding" in methodology and 'data-calibration="' in methodology
 
 
+def test_site_builds_when_too_few_hand_codes_to_cross_validate(tmp_path: Path) -> None:
+    """No hand codes: the quality has a note and no calibration; the methodology page says what it has."""
+    folder = tmp_path / "s"
+    assert run("init", str(folder), "--n", "1000").exit_code == 0
+    assert run("code", str(folder)).exit_code == 0
+    result = run("build", str(folder), "--format", "html", "-q")
+    assert result.exit_code == 0, result.output
+    methodology = (folder / "site" / "methodology.html").read_text(encoding="utf-8")
+    assert "m-coding" in methodology and "data-calibration" not in methodology
+
+
 def test_export_is_formula_safe(tmp_path: Path) -> None:
     folder = tmp_path / "s"
     assert run("init", str(folder), "--n", "3000").exit_code == 0
