@@ -601,6 +601,13 @@ def test_discover_finds_the_themes_a_codeframe_misses() -> None:
     assert {t["language"] for t in by_language} == {"en", "zh"}
 
 
+def test_theme_examples_reach_the_terminal_on_one_line_without_escapes() -> None:
+    from surveyengine.cli import one_line
+
+    assert one_line("\x1b[2J\x1b[31mred\nP.S. 谢谢\r\x07", 100) == " [2J [31mred P.S. 谢谢  "
+    assert one_line("x" * 200, 100) == "x" * 100
+
+
 def test_code_themes_from_the_command_line(tmp_path: Path) -> None:
     folder = tmp_path / "s"
     assert run("init", str(folder), "--n", "2000").exit_code == 0

@@ -446,10 +446,16 @@ def code(study: Path, imports: tuple[Path, ...], export: Path | None, export_n: 
             click.echo(f"  {topic['language']} {topic['topic']}. {', '.join(topic['terms'])} "
                        f"({topic['comments']:,} comments)")
             for example in topic["examples"]:
-                click.echo(f"       \"{example[:100]}\"")
+                click.echo(f"       \"{one_line(example, 100)}\"")
     if export is not None:
         click.echo(f"exported the {report.exported:,} least certain comments to {export}: fill 'codes' "
                    f"(ids separated by ';', '-' for none), then: surveyengine code --import {export.name}")
+
+
+def one_line(text: str, limit: int) -> str:
+    """Respondent text for the terminal: its first ``limit`` characters, control characters (escape
+    sequences, line breaks) shown as spaces, so a comment cannot move the cursor or recolour the screen."""
+    return "".join(c if c.isprintable() else " " for c in text[:limit])
 
 
 def _fmt(value: Any) -> str:
