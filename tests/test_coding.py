@@ -128,6 +128,23 @@ def test_ordinary_patterns_are_accepted_and_fast(pattern: str) -> None:
     assert time.perf_counter() - start < 0.5
 
 
+def test_match_many_answers_as_match_does() -> None:
+    """The RE2 first pass never loses a match Python's re finds: Unicode classes, boundaries, ends, long texts."""
+    from surveyengine.simulate import HOSTILE_COMMENTS
+
+    patterns = [r"\bnot (fixed|repaired)", r"\w{2}é\b", r"\bété", r"colou?r$", r"[^\w]x", r"(?i:straße)",
+                r"\d+ ?km", r"a{,2}b\s\S", r"^ok\b", r"\bneed\B", "等了", r"\Btest"]
+    rules = coderules.CompiledRules([f"c{i}" for i in range(len(patterns))],
+                                    [coderules.compile_pattern(p) for p in patterns])
+    texts = list(HOSTILE_COMMENTS) + [
+        "Not fixed", "café été", "un été", "L'été", "the colour\n", "colour", "colour!", "a x", "éx", "STRASSE",
+        "Straße", "١٢ km", "12km", "b\u3000x", "ab\u00a0y", "OK then", "ok_then", "needless", "need", "我等了很久",
+        "ſtest", "x" * 1999 + "等了", "x" * 2000 + "等了", "Ｎot fixed", "\u212aolour", "contest", "test"]
+    assert rules.match_many(texts) == [tuple(rules.match(t)) for t in texts]
+    assert coderules.re2_superset(r"[^\w]x") is None  # a negated class of categories: Python only
+    assert rules.match_many([]) == [] and coderules.CompiledRules([], []).match_many(["x"]) == [()]
+
+
 # --------------------------------------------------------------------------- simulate
 
 
@@ -181,7 +198,6 @@ def test_simulate_keeps_uncoded_columns_unchanged() -> None:
 
 import csv  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 
@@ -265,6 +281,57 @@ def test_hand_coding_300_reaches_macro_f1_in_each_language(study: Path, tmp_path
     assert frame["hand_coded"] == 300 and set(frame["languages"]) == {"en", "zh"}
     assert all(entry["method"] in ("rule", "model") for entry in frame["codes"].values())
     assert "macro-F1" in result.output and "precision" in result.output
+    assert "model probabilities, cross-validated: Brier" in result.output
+    assert frame["calibration"]["decisions"] > 0 and frame["calibration"]["ece"] <= 0.05
+    assert any(entry["calibrated"] for entry in frame["codes"].values())
+
+
+def test_probabilities_are_calibrated_on_held_out_comments(study: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Of the decisions the model makes at about p, about p are right: trained on 300 comments, read on the rest."""
+    import numpy as np
+
+    from surveyengine import coding
+    from surveyengine.questionnaire import load as load_questionnaire
+
+    frame = next(iter(load_questionnaire(study / "questionnaire.yaml").questionnaire.codeframes.values()))
+    code_ids = [c.id for c in frame.codes]
+    modelled = [c.id for c in frame.codes if not c.has_rules]
+    truth = truth_of(study)
+    data = {row["respondent_id"]: row for row in csv.DictReader(
+        (study / "data" / "responses.csv").open(encoding="utf-8"))}
+    keys = sorted(truth)
+    random.Random(7).shuffle(keys)
+    texts = [data[rid][item] for rid, item in keys]
+    labels = np.array([[c in truth[k] for c in code_ids] for k in keys], dtype=bool)
+
+    def held_out(calibrate: bool) -> dict[str, object]:
+        monkeypatch.setattr(coding, "CALIBRATION_MIN", coding.CALIBRATION_MIN if calibrate else 10**9)
+        model = coding.train(texts[:300], labels[:300], code_ids, [c in modelled for c in code_ids], 0.5)
+        assert model.codes and all(model.calibrated) == calibrate
+        columns = [code_ids.index(c) for c in model.codes]
+        return coding.calibration(model.probabilities(texts[300:]), labels[300:, columns])
+
+    calibrated, raw = held_out(True), held_out(False)
+    print(f"\n{study.name}: on {len(keys) - 300:,} held-out comments, calibrated: Brier {calibrated['brier']:.4f}, "
+          f"ECE {calibrated['ece']:.4f}; class-weighted only: Brier {raw['brier']:.4f}, ECE {raw['ece']:.4f}")
+    assert calibrated["ece"] <= 0.03 and calibrated["ece"] < raw["ece"]
+    assert calibrated["brier"] <= raw["brier"]
+
+
+def test_platt_fits_the_sigmoid_scikit_learn_fits() -> None:
+    import numpy as np
+
+    from surveyengine.coding import platt
+
+    reference = getattr(pytest.importorskip("sklearn.calibration"), "_SigmoidCalibration", None)
+    if reference is None:
+        pytest.skip("scikit-learn's sigmoid calibration moved")
+    rng = np.random.default_rng(0)
+    for n, separation in [(300, 1.0), (300, 4.0), (50, 10.0), (1000, 0.3)]:
+        y = rng.random(n) < 0.15
+        scores = rng.normal(size=n) + separation * y
+        fitted = reference().fit(scores, y)  # P = expit(-(a * score + b))
+        assert platt(scores, y) == pytest.approx((-fitted.a_, -fitted.b_), abs=1e-5)
 
 
 def test_round_trip_code_export_import_recode_build(study: Path, tmp_path: Path) -> None:
@@ -298,7 +365,19 @@ def test_round_trip_code_export_import_recode_build(study: Path, tmp_path: Path)
     results = json.loads((study / "site" / "results.json").read_text(encoding="utf-8"))
     assert results["coding"]["coded"]["new"] == 0  # the build took every code from the codes file
     assert sum(bool(c["codes"]) for c in results["comments"]) > len(results["comments"]) / 2
-    assert "m-coding" in (study / "site" / "methodology.html").read_text(encoding="utf-8")
+    methodology = (study / "site" / "methodology.html").read_text(encoding="utf-8")
+    assert "m-coding" in methodology and 'data-calibration="' in methodology
+
+
+def test_site_builds_when_too_few_hand_codes_to_cross_validate(tmp_path: Path) -> None:
+    """No hand codes: the quality has a note and no calibration; the methodology page says what it has."""
+    folder = tmp_path / "s"
+    assert run("init", str(folder), "--n", "1000").exit_code == 0
+    assert run("code", str(folder)).exit_code == 0
+    result = run("build", str(folder), "--format", "html", "-q")
+    assert result.exit_code == 0, result.output
+    methodology = (folder / "site" / "methodology.html").read_text(encoding="utf-8")
+    assert "m-coding" in methodology and "data-calibration" not in methodology
 
 
 def test_export_is_formula_safe(tmp_path: Path) -> None:
@@ -522,14 +601,48 @@ def test_discover_finds_the_themes_a_codeframe_misses() -> None:
     assert {t["language"] for t in by_language} == {"en", "zh"}
 
 
+def test_theme_examples_reach_the_terminal_on_one_line_without_escapes() -> None:
+    from surveyengine.cli import one_line
+
+    assert one_line("\x1b[2J\x1b[31mred\nP.S. 谢谢\r\x07", 100) == " [2J [31mred P.S. 谢谢  "
+    assert one_line("x" * 200, 100) == "x" * 100
+
+
 def test_code_themes_from_the_command_line(tmp_path: Path) -> None:
     folder = tmp_path / "s"
     assert run("init", str(folder), "--n", "2000").exit_code == 0
-    result = run("code", str(folder), "--themes", "3")
+    truth = truth_of(folder)
+    keys = sorted(truth)
+    random.Random(7).shuffle(keys)
+    hand = write_hand(tmp_path / "hand.csv", keys[:300], truth)
+    result = run("code", str(folder), "--import", str(hand), "--themes", "4")
     assert result.exit_code == 0, result.output
     themes = json.loads((folder / "coding" / "themes.json").read_text(encoding="utf-8"))
-    assert themes["uncoded"] > 0 and 1 <= len(themes["topics"]) <= 6  # up to 3 per language
+    assert themes["uncoded"] > 0 and 1 <= len(themes["topics"]) <= 8  # up to 4 per language
     assert "themes in the comments without a code" in result.output
-    assert run("build", str(folder), "--format", "json", "-q").exit_code == 0
+    # the simulated comments without a code include themes no codeframe has: parking, online booking, hours
+    terms = {lang: {term for t in themes["topics"] if t["language"] == lang for term in t["terms"]}
+             for lang in ("en", "zh")}
+    assert terms["en"] & {"parking", "park", "booking", "book", "app", "hours", "sundays"}, themes["topics"]
+    assert any(word in term for term in terms["zh"] for word in ("停车", "预约", "营业")), themes["topics"]
+    # the site shows them, escaped, from results.json (a hostile example planted in themes.json)
+    themes["topics"][0]["examples"].append("<script>alert('theme')</script> parking")
+    (folder / "coding" / "themes.json").write_text(json.dumps(themes, ensure_ascii=False), encoding="utf-8")
+    assert run("build", str(folder), "--format", "json,html", "-q").exit_code == 0
     results = json.loads((folder / "site" / "results.json").read_text(encoding="utf-8"))
     assert results["coding"]["themes"]["uncoded"] == themes["uncoded"]
+    say = (folder / "site" / "say.html").read_text(encoding="utf-8")
+    assert 'data-table="themes-en"' in say and 'data-table="themes-zh"' in say and "What the codeframe misses" in say
+    assert "<script>alert('theme')" not in say and "&lt;script&gt;alert(&#39;theme&#39;)&lt;/script&gt; parking" in say
+    shown = [t for t in themes["topics"] if t["comments"] >= 5]  # the study's privacy minimum
+    assert say.count("<tr><th scope=\"row\">") >= len(shown)
+    config = folder / "surveyengine.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "language: zh\n", encoding="utf-8")
+    assert run("build", str(folder), "--format", "html", "--out", str(tmp_path / "zh"), "-q").exit_code == 0
+    say_zh = (tmp_path / "zh" / "say.html").read_text(encoding="utf-8")
+    assert "编码框架未涵盖的内容" in say_zh and "未编码意见中的主题，中文" in say_zh
+
+
+def test_say_page_without_themes_says_how_to_find_them(reported: Path) -> None:
+    say = (reported / "site" / "say.html").read_text(encoding="utf-8")
+    assert "What the codeframe misses" in say and "surveyengine code --themes 8" in say

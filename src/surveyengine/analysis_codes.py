@@ -32,6 +32,16 @@ def _respondents(ids: list[str]) -> tuple[np.ndarray, int]:
     return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64), len(encoded.dictionary)
 
 
+def _group_sums(group: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Column sums of ``values`` per group 0..size-1 (rows in a group >= size are left out): one sparse product."""
+    import scipy.sparse as sp
+
+    inside = group < size
+    indicator = sp.csr_matrix((np.ones(int(inside.sum())), (group[inside], np.flatnonzero(inside))),
+                              shape=(size, group.size))
+    return np.asarray(indicator @ values).reshape(size, values.shape[1])
+
+
 def code_analysis(q: Any, table: Any, coded: Any, labels: Any, results: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if table is None or not len(table):
@@ -45,20 +55,20 @@ def code_analysis(q: Any, table: Any, coded: Any, labels: Any, results: Any) -> 
         entries = [(c.id, q.text(c.label, language), "code", c.polarity, (c.id,)) for c in frame.codes]
         entries += [(n.id, q.text(n.label, language), "net", None, tuple(n.codes)) for n in frame.nets]
         position = {c.id: j for j, c in enumerate(frame.codes)}
-        matrix = np.zeros((rows.size, len(frame.codes)), dtype=bool)
-        for k, r in enumerate(rows.tolist()):
-            for code in coded.codes[r]:
-                j = position.get(code)
-                if j is not None:
-                    matrix[k, j] = True
+        # the codes of each comment as a row of booleans, through the few distinct code tuples
+        distinct: dict[tuple[str, ...], int] = {}
+        which = np.fromiter((distinct.setdefault(coded.codes[r], len(distinct)) for r in rows.tolist()),
+                            dtype=np.int64, count=rows.size)
+        patterns = np.zeros((len(distinct), len(frame.codes)), dtype=bool)
+        for codes, k in distinct.items():
+            patterns[k, [position[c] for c in codes if c in position]] = True
+        matrix = patterns[which]
         # a net is mentioned where any of its codes is
         columns = [matrix[:, [position[c] for c in codes if c in position]].any(axis=1) for *_, codes in entries]
         by_comment = np.column_stack(columns) if columns else np.zeros((rows.size, 0), dtype=bool)
         resp, n_resp = _respondents([table.ids[r] for r in rows.tolist()]) if table.ids else \
             (np.arange(rows.size), rows.size)
-        by_resp = np.zeros((n_resp, len(entries)), dtype=np.int32)
-        np.add.at(by_resp, resp, by_comment.astype(np.int32))
-        mention = by_resp > 0
+        mention = _group_sums(resp, by_comment.astype(np.float64), n_resp) > 0
         first = np.full(n_resp, -1, dtype=np.int64)
         first[resp[::-1]] = rows[::-1]  # each respondent's first comment row: their wave, units and answers
         wave = table.wave[first]
@@ -76,11 +86,8 @@ def code_analysis(q: Any, table: Any, coded: Any, labels: Any, results: Any) -> 
             mentioners and mentions per code."""
             commenters = np.bincount(resp_group, minlength=size)[:size]
             comments = np.bincount(comment_group, minlength=size)[:size]
-            mentioners = np.column_stack([np.bincount(resp_group, weights=mention_f[:, j], minlength=size)[:size]
-                                          for j in range(n_codes)]) if n_codes else np.zeros((size, 0))
-            mentions = np.column_stack([np.bincount(comment_group, weights=comment_f[:, j], minlength=size)[:size]
-                                        for j in range(n_codes)]) if n_codes else np.zeros((size, 0))
-            return commenters, comments, mentioners, mentions
+            return commenters, comments, _group_sums(resp_group, mention_f, size), \
+                _group_sums(comment_group, comment_f, size)
 
         def block(level: str, key: dict[str, str], label: str, base: int, suppressed: bool, commenters: int,
                   comments: int, mentioners: np.ndarray, mentions: np.ndarray) -> dict[str, Any]:

@@ -412,7 +412,7 @@ def code(study: Path, imports: tuple[Path, ...], export: Path | None, export_n: 
     hand codes. Writes coding/codes.csv and coding/quality.json (cross-validated precision, recall
     and F1 per code); `build` reads them.
     """
-    from .coding import code_study
+    from .coding import CALIBRATION_MIN, code_study
 
     loaded, pm = _study(study, plugins_dirs)
     say = (lambda message: None) if quiet else (lambda message: click.echo(f"... {message}", err=True))
@@ -439,16 +439,28 @@ def code(study: Path, imports: tuple[Path, ...], export: Path | None, export_n: 
             click.echo(f"  {code_id:24} {entry['method']:6} {entry['examples']:>8} {_fmt(entry.get('precision')):>9} "
                        f"{_fmt(entry.get('recall')):>7} {_fmt(entry.get('f1')):>6}"
                        + (f"  {entry['note']}" if entry.get("note") else ""))
+        fit = quality.get("calibration") or {}
+        if fit.get("decisions"):
+            raw = [c for c, e in quality.get("codes", {}).items() if e["method"] == "model" and not e.get("calibrated")]
+            click.echo(f"  model probabilities, cross-validated: Brier {_fmt(fit['brier'])}, calibration error (ECE) "
+                       f"{_fmt(fit['ece'])}" + (f"; not calibrated (fewer than {CALIBRATION_MIN} hand-coded "
+                                                 f"comments with or without): {', '.join(raw)}" if raw else ""))
     if report.themes is not None:
         click.echo(f"themes in the comments without a code (coding/themes.json): {len(report.themes)}")
         for topic in report.themes:
             click.echo(f"  {topic['language']} {topic['topic']}. {', '.join(topic['terms'])} "
                        f"({topic['comments']:,} comments)")
             for example in topic["examples"]:
-                click.echo(f"       \"{example[:100]}\"")
+                click.echo(f"       \"{one_line(example, 100)}\"")
     if export is not None:
         click.echo(f"exported the {report.exported:,} least certain comments to {export}: fill 'codes' "
                    f"(ids separated by ';', '-' for none), then: surveyengine code --import {export.name}")
+
+
+def one_line(text: str, limit: int) -> str:
+    """Respondent text for the terminal: its first ``limit`` characters, control characters (escape
+    sequences, line breaks) shown as spaces, so a comment cannot move the cursor or recolour the screen."""
+    return "".join(c if c.isprintable() else " " for c in text[:limit])
 
 
 def _fmt(value: Any) -> str:

@@ -14,6 +14,7 @@ limited in length. No heavy imports: ``validate`` checks rules too.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 try:  # Python 3.11+
@@ -127,6 +128,119 @@ class CompiledRules:
         if self.any_pattern is None or not self.any_pattern.search(text):
             return []
         return [code for code, pattern in zip(self.codes, self.patterns) if pattern.search(text)]
+
+    def match_many(self, texts: Sequence[str]) -> list[tuple[str, ...]]:
+        """``match`` of every text (as tuples), the same answers, in a fraction of the time on many texts.
+
+        Each code's pattern first runs over all texts at once in RE2 (pyarrow's regular expressions, in C++),
+        translated so that it matches at least wherever Python's would (see :func:`re2_superset`); Python's
+        ``re`` then confirms only the texts RE2 found. A pattern RE2 cannot take runs in Python on every text.
+        """
+        out: list[tuple[str, ...]] = [()] * len(texts)
+        if not self.codes or not len(texts):
+            return out
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        heads = pc.utf8_slice_codeunits(pa.array(list(texts), type=pa.large_string()), 0, MAX_RULE_TEXT)
+        candidates: list[Sequence[int]] = []
+        for pattern in self.patterns:
+            translated = re2_superset(pattern.pattern)
+            found = None
+            if translated is not None:
+                try:
+                    found = pc.match_substring_regex(heads, translated, ignore_case=True)
+                except pa.ArrowInvalid:  # beyond RE2 (e.g. a repetition count over 1,000)
+                    found = None
+            candidates.append(range(len(texts)) if found is None else
+                              found.to_numpy(zero_copy_only=False).nonzero()[0].tolist())
+        for code, pattern, rows in zip(self.codes, self.patterns, candidates):
+            for row in rows:
+                if pattern.search(texts[row][:MAX_RULE_TEXT]):
+                    out[row] += (code,)
+        return out
+
+
+# Python's classes as RE2 classes that contain them: Python's \w, \d and \s are Unicode-wide, RE2's ASCII
+_RE2_CLASS = {"CATEGORY_WORD": r"\p{L}\p{N}_", "CATEGORY_DIGIT": r"\p{Nd}",
+              "CATEGORY_SPACE": r"\s\p{Z}\x{0b}\x{1c}-\x{1f}\x{85}",
+              # RE2's \W, \D, \S (not ASCII-word ...) contain Python's (not Unicode-word ...)
+              "CATEGORY_NOT_WORD": r"\W", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_NOT_SPACE": r"\S"}
+
+
+def re2_superset(pattern: str) -> str | None:
+    """An RE2 pattern that matches (case-insensitively) every text the Python pattern matches, or None.
+
+    Word boundaries are dropped (an assertion less only widens the match), ``$`` may match before any
+    newline, and the Unicode classes are written out; what has no sure translation (inline flags, a
+    class negating a category, anything unknown) gives None, and the pattern runs in Python alone.
+    """
+    try:
+        tree = _sre_parse.parse(pattern, re.IGNORECASE)
+    except re.error:
+        return None
+    return _re2(tree)
+
+
+def _re2_char(code: int) -> str:
+    return f"\\x{{{code:x}}}"
+
+
+def _re2(tree: object) -> str | None:
+    parts: list[str] = []
+    for op, av in tree:  # type: ignore[attr-defined]
+        name = str(op)
+        if name == "LITERAL":
+            parts.append(_re2_char(av))
+        elif name == "NOT_LITERAL":
+            parts.append(f"[^{_re2_char(av)}]")
+        elif name == "ANY":
+            parts.append(".")
+        elif name == "IN":
+            negated = bool(av) and str(av[0][0]) == "NEGATE"
+            items = []
+            for item_op, item in (av[1:] if negated else av):
+                item_name = str(item_op)
+                if item_name == "LITERAL":
+                    items.append(_re2_char(item))
+                elif item_name == "RANGE":
+                    items.append(f"{_re2_char(item[0])}-{_re2_char(item[1])}")
+                elif item_name == "CATEGORY" and not negated and str(item) in _RE2_CLASS:
+                    items.append(_RE2_CLASS[str(item)])
+                else:  # a negated class of categories would shrink under the widened classes
+                    return None
+            parts.append(f"[{'^' if negated else ''}{''.join(items)}]")
+        elif name == "CATEGORY" and str(av) in _RE2_CLASS:
+            parts.append(f"[{_RE2_CLASS[str(av)]}]")
+        elif name == "AT":
+            at = str(av)
+            if at in ("AT_BOUNDARY", "AT_NON_BOUNDARY"):
+                continue
+            translated = {"AT_BEGINNING": "^", "AT_BEGINNING_STRING": r"\A", "AT_END": "(?m:$)",
+                          "AT_END_STRING": r"\z"}.get(at)
+            if translated is None:
+                return None
+            parts.append(translated)
+        elif name == "BRANCH":
+            branches = [_re2(branch) for branch in av[1]]
+            if any(b is None for b in branches):
+                return None
+            parts.append("(?:" + "|".join(branches) + ")")  # type: ignore[arg-type]
+        elif name == "SUBPATTERN":
+            group, add_flags, del_flags, inner = av
+            body = _re2(inner)
+            if body is None or add_flags or del_flags:
+                return None
+            parts.append(f"(?:{body})")
+        elif op in _REPEATS and name != "POSSESSIVE_REPEAT":
+            low, high, inner = av
+            body = _re2(inner)
+            if body is None:
+                return None
+            parts.append(f"(?:{body}){{{low},{'' if high == _sre_constants.MAXREPEAT else high}}}")
+        else:
+            return None
+    return "".join(parts)
 
 
 def compile_rules(codes: object) -> CompiledRules:

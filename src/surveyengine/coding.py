@@ -8,9 +8,11 @@ For every comment on a coded item (see ``codeframes`` in the questionnaire):
    codeframe: character n-grams (1-3, of the lower-cased text padded with spaces; no word
    segmenter, so Chinese and English alike) hashed into 2^20 features of which those seen in
    training are kept, TF-IDF weighted with the document frequencies of the training comments,
-   and one class-weighted logistic regression per code (one-vs-rest). The n-grams of all
-   comments are computed at once with numpy (a quarter of a million comments in a second or two). A code with fewer than ``min_examples`` hand-coded comments is not
-   predicted, and the quality report says so.
+   and one class-weighted logistic regression per code (one-vs-rest), its probabilities calibrated
+   (Platt's sigmoid on cross-validated scores) when the code has enough hand-coded examples. Each
+   distinct text is coded once; its n-grams are computed with numpy, for all comments at once, and
+   the rules run in RE2 first (see ``coderules.match_many``). A code with fewer than ``min_examples``
+   hand-coded comments is not predicted, and the quality report says so.
 
 Quality is cross-validated on the hand codes (5 folds, seeded): precision, recall and F1 per
 code and per language, of exactly the decision that is applied (rule or model).
@@ -50,6 +52,7 @@ HASH_BITS = 20  # n-grams are hashed into 2**20 features
 NGRAMS = (1, 3)
 C = 10.0
 FOLDS = 5
+CALIBRATION_MIN = 2 * FOLDS  # hand-coded comments with a code, and without, for its probabilities to be calibrated
 CHUNK = 16_384  # comments featurised at a time
 CODES_COLUMNS = ("respondent_id", "item", "codes", "source", "confidence", "text_crc")
 NO_CODE = "-"  # in a hand-codes file: hand-coded, and no code applies
@@ -231,7 +234,8 @@ def read_codes_file(path: Path) -> CodesFile:
             column_types={name: pa.string() for name in CODES_COLUMNS if name != "confidence"}
             | {"confidence": pa.float64()}, strings_can_be_null=False))
     except (OSError, pa.ArrowInvalid) as exc:
-        raise DataError(f"cannot read the codes file: {exc}; delete it and run 'surveyengine code'", str(path)) from None
+        raise DataError(f"cannot read the codes file: {exc}; delete it and run 'surveyengine code'",
+                        str(path)) from None
     missing = [c for c in CODES_COLUMNS if c not in table.column_names]
     if missing:
         raise DataError(f"the codes file lacks column {', '.join(missing)}; run 'surveyengine code'", str(path))
@@ -320,6 +324,7 @@ class CodeModel:
     coef: np.ndarray  # (vocabulary, codes)
     intercept: np.ndarray
     threshold: float
+    calibrated: list[bool] = field(default_factory=list)  # per predicted code: its probabilities calibrated
 
     def features(self, texts: Sequence[str]) -> Any:
         rows, columns = ngram_features(texts, self.lookup)
@@ -351,7 +356,15 @@ def _tfidf(counts: Any, idf: np.ndarray) -> Any:
 
 def train(texts: Sequence[str], labels: np.ndarray, codes: Sequence[str], predictable: Sequence[bool],
           threshold: float) -> CodeModel:
-    """Fit one class-weighted logistic regression per predictable code on the hand-coded comments."""
+    """Fit one class-weighted logistic regression per predictable code on the hand-coded comments.
+
+    The class weights keep a rare code from being drowned by the comments without it, but make the
+    model's probabilities too high for it; so a code with at least ``CALIBRATION_MIN`` hand-coded comments
+    with it and as many without is calibrated: Platt's sigmoid fitted on the scores of 5 held-out folds, as
+    scikit-learn's ``CalibratedClassifierCV(method="sigmoid", ensemble=False)`` does. Then of the comments it
+    gives 0.8, about 80 % have the code. The sigmoid is folded into the regression's weights, so prediction
+    stays one product.
+    """
     from sklearn.linear_model import LogisticRegression
 
     rows, hashed = ngram_features(texts)
@@ -362,17 +375,70 @@ def train(texts: Sequence[str], labels: np.ndarray, codes: Sequence[str], predic
     document_frequency = np.bincount(counts.indices, minlength=vocabulary.size)
     idf = np.log((1 + len(texts)) / (1 + document_frequency)) + 1.0
     x = _tfidf(counts, idf)
-    kept, coefs, intercepts = [], [], []
+    kept, coefs, intercepts, calibrated = [], [], [], []
     for j, code in enumerate(codes):
         y = labels[:, j]
         if not predictable[j] or y.all() or not y.any():
             continue
         model = LogisticRegression(C=C, solver="liblinear", class_weight="balanced", random_state=SEED).fit(x, y)
+        slope, offset = 1.0, 0.0
+        if min(int(y.sum()), int((~y).sum())) >= CALIBRATION_MIN:
+            slope, offset = platt(_held_out_scores(model, x, y), y)
+        coefs.append(slope * model.coef_[0])
+        intercepts.append(slope * model.intercept_[0] + offset)
         kept.append(code)
-        coefs.append(model.coef_[0])
-        intercepts.append(model.intercept_[0])
+        calibrated.append(min(int(y.sum()), int((~y).sum())) >= CALIBRATION_MIN)
     coef = np.column_stack(coefs) if coefs else np.zeros((vocabulary.size, 0))
-    return CodeModel(kept, lookup, idf, coef, np.asarray(intercepts, dtype=np.float64), threshold)
+    return CodeModel(kept, lookup, idf, coef, np.asarray(intercepts, dtype=np.float64), threshold, calibrated)
+
+
+def _held_out_scores(model: Any, x: Any, y: np.ndarray) -> np.ndarray:
+    """The regression's score of each comment by a copy fitted on the other folds (stratified, seeded)."""
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold
+
+    scores = np.zeros(y.size)
+    for fit, held in StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(np.zeros(y.size), y):
+        scores[held] = clone(model).fit(x[fit], y[fit]).decision_function(x[held])
+    return scores
+
+
+def platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt's sigmoid P(y | score) = 1 / (1 + exp(-(slope * score + offset))), fitted by Newton's method.
+
+    The targets are Platt's (N+ + 1) / (N+ + 2) and 1 / (N- + 2) rather than 1 and 0, so that a code the
+    scores separate perfectly does not get an infinite slope: scikit-learn's ``CalibratedClassifierCV(
+    method="sigmoid")`` fits the same (Lin, Lin and Weng 2007), with a general-purpose optimiser.
+    """
+    positives = int(y.sum())
+    negatives = y.size - positives
+    target = np.where(y, (positives + 1.0) / (positives + 2.0), 1.0 / (negatives + 2.0))
+    slope, offset = 1.0, float(np.log((positives + 1.0) / (negatives + 1.0)))
+
+    def loss(a: float, b: float) -> float:
+        z = a * scores + b
+        return float(np.sum(np.logaddexp(0.0, z) - target * z))
+
+    current = loss(slope, offset)
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(slope * scores + offset)))
+        residual, weight = p - target, np.maximum(p * (1.0 - p), 1e-12)
+        gradient = np.array([residual @ scores, residual.sum()])
+        hessian = np.array([[weight @ (scores * scores), weight @ scores], [weight @ scores, weight.sum()]])
+        hessian += 1e-12 * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        shrink = 1.0
+        while shrink > 1e-8:  # backtracking: a full Newton step can overshoot on nearly separable scores
+            trial = loss(slope - shrink * step[0], offset - shrink * step[1])
+            if trial <= current:
+                break
+            shrink /= 2
+        slope, offset = slope - shrink * step[0], offset - shrink * step[1]
+        if abs(current - trial) < 1e-10 * max(1.0, abs(current)) or shrink <= 1e-8:
+            current = min(current, trial)
+            break
+        current = trial
+    return float(slope), float(offset)
 
 
 # --------------------------------------------------------------------------- coding
@@ -440,24 +506,30 @@ def code_comments(table: CommentTable, q: Questionnaire, hand: dict[tuple[str, s
             model = train(hand_texts, labels, code_ids, predictable, frame.threshold)
         if todo:
             say(f"codeframe '{frame_id}': coding {len(todo):,} comments")
-            texts = [table.text[rows[k]] for k in todo]
-            probability = None
+            # each distinct text once: real comments repeat ("No comment.", "Great service.")
+            targets = rows[todo].tolist()
+            first_of: dict[str, int] = {}
+            inverse = np.fromiter((first_of.setdefault(table.text[r], len(first_of)) for r in targets),
+                                  dtype=np.int64, count=len(targets))
+            distinct = list(first_of)
+            found = rules.match_many(distinct)
+            by_model: list[tuple[str, ...]] = [()] * len(distinct)
             if model is not None and model.codes:
-                probability = model.probabilities(texts)
-            assigned = sure = None
-            if probability is not None:
-                assigned = probability >= model.threshold  # type: ignore[union-attr]
-                sure = np.min(np.maximum(probability, 1 - probability), axis=1)
-                confidence[rows[todo]] = sure
-            model_codes = model.codes if model is not None else []
-            for t, k in enumerate(todo):
-                r = rows[k]
-                found = set(rules.match(table.text[r])) if rules.codes else set()
-                by_model = ({c for c, hit in zip(model_codes, assigned[t]) if hit}
-                            if assigned is not None and assigned[t].any() else set())
-                codes[r] = tuple(c for c in code_ids if c in found or c in by_model)
-                source[r] = ("rule+model" if found and by_model else "rule" if found else "model" if by_model
-                             else "none")
+                probability = model.probabilities(distinct)
+                confidence[targets] = np.min(np.maximum(probability, 1 - probability), axis=1)[inverse]
+                hit_rows, hit_codes = np.nonzero(probability >= model.threshold)
+                for d, j in zip(hit_rows.tolist(), hit_codes.tolist()):
+                    by_model[d] += (model.codes[j],)
+            # the codes and source of each (rule codes, model codes) pair, worked out once: there are few pairs
+            decided: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[str, ...], str]] = {}
+            for by_rule, modelled in set(zip(found, by_model)):
+                hits = set(by_rule).union(modelled)
+                decided[(by_rule, modelled)] = (tuple(c for c in code_ids if c in hits),
+                                                "rule+model" if by_rule and modelled else "rule" if by_rule
+                                                else "model" if modelled else "none")
+            outcome = [decided[pair] for pair in zip(found, by_model)]
+            for r, d in zip(targets, inverse.tolist()):
+                codes[r], source[r] = outcome[d]
         if cross_validate:
             quality[frame_id] = _quality(frame, hand_texts, labels, support, predictable, rules, q.languages)
     return Coded(codes, source, confidence, crc, quality, new_total)
@@ -481,17 +553,20 @@ def _quality(frame: Codeframe, texts: list[str], labels: np.ndarray, support: np
     from sklearn.model_selection import KFold
 
     predicted = np.zeros_like(labels)
+    probability = np.full(labels.shape, np.nan)  # the model's, held out
+    by_rules = rules.match_many(texts)
     for j, c in enumerate(code_ids):
         if method[c] == "rule":
-            predicted[:, j] = [c in rules.match(t) for t in texts]
+            predicted[:, j] = [c in found for found in by_rules]
     for fit, held in KFold(FOLDS, shuffle=True, random_state=SEED).split(np.arange(n)):
         fold_support = labels[fit].sum(axis=0)
         fold_predictable = [ok and int(s) >= frame.min_examples for ok, s in zip(predictable, fold_support)]
         model = train([texts[i] for i in fit], labels[fit], code_ids, fold_predictable, frame.threshold)
         if model.codes:
-            p = model.probabilities([texts[i] for i in held]) >= model.threshold
+            p = model.probabilities([texts[i] for i in held])
             for j_model, c in enumerate(model.codes):
-                predicted[held, code_ids.index(c)] = p[:, j_model]
+                predicted[held, code_ids.index(c)] = p[:, j_model] >= model.threshold
+                probability[held, code_ids.index(c)] = p[:, j_model]
     language = np.array([language_of(t, languages) for t in texts])
 
     def scores(mask: np.ndarray, j: int) -> dict[str, Any]:
@@ -518,7 +593,28 @@ def _quality(frame: Codeframe, texts: list[str], labels: np.ndarray, support: np
     assessed = [report["codes"][c]["f1"] or 0.0 for j, c in enumerate(code_ids)
                 if method[c] != "none" and labels[:, j].any()]
     report["macro_f1"] = _r(float(np.mean(assessed)) if assessed else None)
+    report["calibration"] = calibration(probability, labels)
+    for j, c in enumerate(code_ids):
+        report["codes"][c]["calibrated"] = (method[c] == "model" and
+                                            min(int(support[j]), n - int(support[j])) >= CALIBRATION_MIN)
     return report
+
+
+def calibration(probability: np.ndarray, truth: np.ndarray, bins: int = 10) -> dict[str, Any]:
+    """How far probabilities are from the shares they claim: the Brier score and the expected calibration error.
+
+    ECE: the probabilities in ``bins`` equal-width bins; per bin, the gap between the mean probability and the
+    share of true codes, weighted by the bin's share of the decisions. NaN probabilities (no model) are left out.
+    """
+    known = ~np.isnan(probability)
+    p, y = probability[known], truth[known].astype(float)
+    if not p.size:
+        return {"decisions": 0, "brier": None, "ece": None}
+    at = np.minimum((p * bins).astype(int), bins - 1)
+    count = np.bincount(at, minlength=bins)
+    gap = np.abs(np.bincount(at, weights=p, minlength=bins) - np.bincount(at, weights=y, minlength=bins))
+    return {"decisions": int(p.size), "brier": _r(float(np.mean((p - y) ** 2))),
+            "ece": _r(float(gap.sum() / p.size)), "bins": [int(c) for c in count]}
 
 
 def _why_not(method: str, examples: int, needed: int) -> dict[str, str]:
@@ -637,7 +733,7 @@ def model_key(q: Questionnaire, hand: dict[tuple[str, str], tuple[str, ...]]) ->
     digest = hashlib.blake2b(digest_size=16)
     digest.update(json.dumps({k: v.model_dump(mode="json") for k, v in q.codeframes.items()}, sort_keys=True).encode())
     digest.update(json.dumps(sorted([list(k), list(v)] for k, v in hand.items())).encode())
-    digest.update(f"{HASH_BITS} {NGRAMS} {C} {SEED} features-2".encode())
+    digest.update(f"{HASH_BITS} {NGRAMS} {C} {SEED} features-3 calibrated".encode())
     return digest.hexdigest()
 
 
@@ -759,5 +855,6 @@ def analyse(q: Questionnaire, table: CommentTable, coded: Coded, labels: Any, re
             "analysis": code_analysis(q, table, coded, labels, results),
             "complaints": complaint_codes(q, table, coded, labels, results),
             "themes": {"uncoded": coded.themes.get("uncoded"),
-                       "topics": [t for t in coded.themes.get("topics", []) if t.get("comments", 0) >= q.index.privacy_min]}
+                       "topics": [t for t in coded.themes.get("topics", [])
+                                  if t.get("comments", 0) >= q.index.privacy_min]}
             if coded.themes else {}}

@@ -82,11 +82,31 @@ COMMENTS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-# what a comment says when it says nothing a codeframe codes
+# what a comment says when it says nothing a codeframe codes: an empty remark, or a theme no codeframe
+# has (parking, online booking, opening hours: what theme discovery should find)
 UNCODED_COMMENTS = {
     "en": ("Nothing else to add.", "No comment.", "All as expected.", "n/a", "See my answers above."),
     "zh": ("没有了。", "无。", "一切照常。", "没什么要说的。", "见上面的回答。"),
 }
+OFF_FRAME_COMMENTS = {
+    "en": ("Parking nearby was hard to find.", "Not enough parking spaces for customers.",
+           "The car park was full again.", "The online booking form kept failing.",
+           "The app would not let me book a slot.", "Booking online was a pain, the website crashed.",
+           "Please open on Sundays.", "Opening hours are too short.", "Closes too early on weekdays."),
+    "zh": ("附近很难找到停车位。", "客户停车位不够。", "停车场又满了。", "网上预约总是失败。", "手机应用没法预约。",
+           "预约网站老是崩溃。", "希望周日也营业。", "营业时间太短。", "工作日关门太早。"),
+}
+OFF_FRAME_RATE = 0.5  # share of the comments without a code that raise a theme no codeframe has
+# details that make most simulated comments distinct without touching their codes: a date, a time,
+# a name, an amount, a reference number; and, in English, a typo now and then
+DETAIL_RATE = 0.85  # share of coded-item comments with at least one detail
+TYPO_RATE = 0.08
+_NAMES = {"en": ("Anna", "Ben", "Chen", "David", "Emma", "Li Wei", "Maria", "Mr Zhang", "Ms Wang", "Tom", "Sophie",
+                 "Kevin", "Lucy", "Mark", "Nina", "Peter", "Rosa", "Sam", "Wang Fang", "Zoe"),
+          "zh": ("张", "王", "李", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何",
+                 "郭", "马", "罗")}
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
 OPENERS = {"en": ("", "", "Honestly, ", "Overall: ", "To be fair, ", "Well, "),
            "zh": ("", "", "说实话，", "总的来说，", "老实讲，", "嗯，")}
 CODED_NONE_RATE = 0.1  # share of coded-item comments that carry no code
@@ -488,7 +508,9 @@ def _coded_texts(frame: Any, texts: np.ndarray, writes: np.ndarray, negative: np
         count = min(count, len(pool))
         chosen = [pool[k] for k in sorted(rng.choice(len(pool), size=count, replace=False))] if count else []
         if not chosen:
-            phrases = [UNCODED_COMMENTS.get(lang, UNCODED_COMMENTS["en"])[rng.integers(5)]]
+            bank = (OFF_FRAME_COMMENTS if rng.random() < OFF_FRAME_RATE else UNCODED_COMMENTS)
+            remarks = bank.get(lang, bank["en"])
+            phrases = [remarks[rng.integers(len(remarks))]]
         else:
             phrases = []
             for code in chosen:
@@ -498,9 +520,47 @@ def _coded_texts(frame: Any, texts: np.ndarray, writes: np.ndarray, negative: np
         text = ("" if lang == "zh" else " ").join(phrases)
         if opener and text[1:2].islower():
             text = text[0].lower() + text[1:]
-        texts[row] = opener + text
+        texts[row] = _with_details(opener + text, lang, rng)
         truth[row] = [c.id for c in chosen]
     return truth
+
+
+def _with_details(text: str, lang: str, rng: np.random.Generator) -> str:
+    """The comment with details that no code depends on (so most comments are distinct, as real ones are)."""
+    if rng.random() >= DETAIL_RATE:
+        return text
+    zh = lang == "zh"
+    day, month = int(rng.integers(1, 29)), int(rng.integers(12))
+    name = _NAMES["zh" if zh else "en"][rng.integers(20)]
+    kind = rng.integers(6)
+    if zh:
+        details = (f"{month + 1}月{day}日去的。", f"{int(rng.integers(8, 18))}点{int(rng.integers(60)):02d}分到的。",
+                   f"负责的是{name}{'先生' if rng.random() < 0.5 else '女士'}。",
+                   f"一共{int(rng.integers(80, 9000))}元。",
+                   f"单号{int(rng.integers(10000, 999999))}。", f"（{month + 1}月{day}日，{name}经理）")
+        extra = details[kind]
+        return extra + text if kind in (0, 1) and rng.random() < 0.5 else text + extra
+    details = (f"Visited on {day} {_MONTHS[month]}.",
+               f"Arrived at {int(rng.integers(8, 18))}:{int(rng.integers(60)):02d}.",
+               f"Served by {name}.", f"Total {int(rng.integers(80, 9000)):,}.{int(rng.integers(100)):02d}.",
+               f"Ref {int(rng.integers(10000, 999999))}.", f"({name}, {day} {_MONTHS[month][:3]})")
+    if rng.random() < TYPO_RATE:
+        text = _typo(text, rng)
+    return f"{details[kind]} {text}" if kind in (0, 1) and rng.random() < 0.5 else f"{text} {details[kind]}"
+
+
+def _typo(text: str, rng: np.random.Generator) -> str:
+    """One typing slip in a word of four or more letters: two letters swapped, one dropped or one doubled."""
+    words = text.split(" ")
+    long = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
+    if not long:
+        return text
+    i = long[rng.integers(len(long))]
+    word, at = words[i], int(rng.integers(1, len(words[i]) - 1))
+    slip = rng.integers(3)
+    words[i] = (word[:at] + word[at + 1] + word[at] + word[at + 2:] if slip == 0 else
+                word[:at] + word[at + 1:] if slip == 1 else word[:at] + word[at] + word[at:])
+    return " ".join(words)
 
 
 def _label(text: Any, lang: str) -> str:

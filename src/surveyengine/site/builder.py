@@ -797,7 +797,19 @@ class SiteBuilder:
             frames.append({"id": frame_id, "items": [self.comment_labels()["items"].get(i, i) for i in analysis["items"]],
                            "total": total, "rows": rows, "units": units, "segment": segment_id and
                            self.results.segment(segment_id), "waves": shown_waves})
-        return {"frames": frames, "quality": coding.get("quality", {}), "coded": coding.get("coded", {})}
+        return {"frames": frames, "quality": coding.get("quality", {}), "coded": coding.get("coded", {}),
+                "themes": self.discovered_themes()}
+
+    def discovered_themes(self) -> dict[str, Any]:
+        """The topics of the uncoded comments that ``surveyengine code --themes`` found (results.json
+        ``coding.themes``; privacy-filtered there), grouped by language in the order of their comment counts."""
+        themes = self.results.coding.get("themes") or {}
+        languages: dict[str, list[dict[str, Any]]] = {}
+        for topic in themes.get("topics", []):
+            languages.setdefault(str(topic.get("language", "")), []).append(topic)
+        return {"uncoded": themes.get("uncoded"), "topics": themes.get("topics", []),
+                "languages": [{"language": lang, "name": self.t.get(f"language_{lang}", lang), "topics": topics}
+                              for lang, topics in languages.items()]}
 
     def comment_views(self, comments: Iterable[Comment]) -> list[dict[str, Any]]:
         """What the comment list shows of each comment, worked out once per comment for every page."""
