@@ -2,7 +2,9 @@
 
 Sheets: one league table per segment (both CSIs, their ranks, the test against
 the rest of the parent, flags), the drivers (importance of every model of every
-group), the priorities, the items of the total, and the account of rows. The
+group), the priorities, the items of the total, the account of rows, and one sheet
+per banner of the study config (a value column and a significance-letter column
+per banner column). The
 tables are those of the CSV output (``surveyengine.tables``); text from the data
 is made formula-safe as there, and no cell is ever a formula.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 from surveyengine import hookimpl
 from surveyengine.tables import (
     account_table,
+    banner_grid,
     importance_table,
     item_table,
     league_table,
@@ -33,7 +36,7 @@ FORMATS = {
 
 class XlsxOutput:
     id = "xlsx"
-    description = "results.xlsx: league tables per segment, drivers, priorities, items, account (openpyxl)."
+    description = "results.xlsx: league tables per segment, drivers, priorities, items, account, banners (openpyxl)."
     depends_only_on_results = True  # its files are copied from the cache when the results are unchanged
 
     def write(self, results, study, out_dir):
@@ -45,6 +48,13 @@ class XlsxOutput:
         add_sheet(workbook, "Priorities", priority_table(results), formats=FORMATS, text=safe_cell, freeze="H2")
         add_sheet(workbook, "Items", item_table(results), formats=FORMATS, text=safe_cell, freeze="B2")
         add_sheet(workbook, "Account", account_table(results), formats=FORMATS, text=safe_cell)
+        for banner in results.banners:
+            sheet = add_sheet(workbook, f"Banner {banner['id']}", banner_grid(banner), text=safe_cell, freeze="C2")
+            for row, statistic in enumerate(["base", "base"] + [r["statistic"] for r in banner["rows"]], start=2):
+                number_format = WHOLE if statistic == "base" else ONE_DECIMAL
+                for cell in sheet[row][2:]:
+                    if isinstance(cell.value, (int, float)):
+                        cell.number_format = number_format
         workbook.properties.title = results.study.get("title", "")
         path = out_dir / "results.xlsx"
         save(workbook, path)

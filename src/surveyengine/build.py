@@ -14,7 +14,7 @@ import gc
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,7 @@ class BuildReport:
 def summarise(study: Study, pm: PluginManager, say: Callable[[str], None], use_cache: bool = True) -> tuple[Any, bool]:
     """Read, validate and pass over the data once; or take the cached summary of the same inputs."""
     from . import cache, comments, stats
+    from .banners import banner_questions
     from .data import load_responses, resolve_files
 
     source = engine_source(study)
@@ -59,7 +60,12 @@ def summarise(study: Study, pm: PluginManager, say: Callable[[str], None], use_c
     responses = load_responses(study, pm)
     say(f"computing statistics for {responses.n:,} respondents")
     plan = stats.plan_for(study.questionnaire, responses.items)
-    summary = cache.Summary.from_responses(responses, stats.compute_all(responses, plan),
+    study_stats = stats.compute_all(responses, plan)
+    questions = banner_questions(study, plan)
+    if questions:
+        say(f"computing banner cells by {', '.join(questions)}")
+        study_stats = replace(study_stats, banners={q: stats.banner_cells(responses, plan, q) for q in questions})
+    summary = cache.Summary.from_responses(responses, study_stats,
                                            comments.collect(responses, study.questionnaire))
     if key is not None:
         cache.save(study, key, summary)

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import __version__
 from .errors import Location, Problem
-from .stats import CellStats, FactorScore, StatsPlan, StudyStats, UnitCross
+from .stats import CellStats, FactorScore, StatsPlan, StudyStats, UnitCross, banner_plan
 from .views import Labels
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .study import Study
 
 CACHE_DIR = ".surveyengine-cache"
-FORMAT = 5  # 2: gap_wsum2 and split_wsum2; 3: comments; 4: replicate groups; 5: comment ids and recommend
+FORMAT = 6  # 2: gap_wsum2 and split_wsum2; 3: comments; 4: replicate groups; 5: comment ids and recommend; 6: banners
 MAX_EXCLUSIONS_KEPT = 10_000
 
 
@@ -96,14 +96,16 @@ def key_for(study: Study, data_files: list[Path]) -> str:
     return digest.hexdigest()
 
 
+def _cell_arrays(cells: CellStats) -> dict[str, np.ndarray]:
+    """A CellStats' arrays by field name (its segment codes apart)."""
+    return {f.name: getattr(cells, f.name) for f in fields(cells) if isinstance(getattr(cells, f.name), np.ndarray)}
+
+
 def save(study: Study, key: str, summary: Summary) -> None:
     folder = study.root / CACHE_DIR
     arrays: dict[str, np.ndarray] = {}
     cells = summary.stats.cells
-    for f in fields(cells):
-        value = getattr(cells, f.name)
-        if isinstance(value, np.ndarray):
-            arrays[f"cells.{f.name}"] = value
+    arrays.update({f"cells.{name}": values for name, values in _cell_arrays(cells).items()})
     for segment, codes in cells.segment_codes.items():
         arrays[f"cells.segment.{segment}"] = codes
     units = summary.stats.units
@@ -117,6 +119,9 @@ def save(study: Study, key: str, summary: Summary) -> None:
     if replicates is not None:
         for name in ("xx", "xm", "x2m", "mm"):
             arrays[f"replicates.{name}"] = getattr(replicates, name)
+    for question, banner in summary.stats.banners.items():
+        arrays.update({f"banners.{question}.{name}": values for name, values in _cell_arrays(banner).items()})
+        arrays[f"banners.{question}.segment"] = banner.segment_codes[question]
     comments = summary.comments
     if comments is not None:
         arrays.update({f"comments.{name}": values for name, values in comments.arrays().items()})
@@ -128,6 +133,7 @@ def save(study: Study, key: str, summary: Summary) -> None:
         "plan": asdict(cells.plan) if cells.plan is not None else None,
         "unit_variables": list(units.variables) if units is not None else None,
         "replicate_variables": list(replicates.variables) if replicates is not None else None,
+        "banners": list(summary.stats.banners),
         "labels": {"segments": summary.labels.segments, "waves": summary.labels.waves},
         "account": summary.account,
         "exclusions": summary.exclusions,
@@ -174,6 +180,10 @@ def load(study: Study, key: str) -> Summary | None:
     cells = CellStats(items=tuple(meta["items"]),
                       segment_codes={s: arrays[f"cells.segment.{s}"] for s in meta["segments"]},
                       plan=plan, **{name: arrays[f"cells.{name}"] for name in cell_fields})
+    banners = {question: CellStats(items=cells.items, segment_codes={question: arrays[f"banners.{question}.segment"]},
+                                   plan=banner_plan(plan) if plan is not None else None,
+                                   **{name: arrays[f"banners.{question}.{name}"] for name in cell_fields})
+               for question in meta["banners"]}
     units = None
     if meta["unit_variables"] is not None:
         units = UnitCross(tuple(meta["unit_variables"]),
@@ -192,7 +202,7 @@ def load(study: Study, key: str) -> Summary | None:
         comments = CommentTable.from_arrays(meta["comments"]["items"], meta["comments"]["text"],
                                             {name.removeprefix("comments."): values for name, values in arrays.items()
                                              if name.startswith("comments.")}, meta["comments"].get("ids"))
-    return Summary(StudyStats(cells, units, arrays["unit_of_cell"], replicates),
+    return Summary(StudyStats(cells, units, arrays["unit_of_cell"], replicates, banners),
                    Labels(meta["labels"]["segments"], meta["labels"]["waves"]), meta["account"], meta["exclusions"],
                    findings, meta["findings_total"], meta["bad_rows"], comments)
 

@@ -59,6 +59,20 @@ def welch(mean1: np.ndarray, var1: np.ndarray, n1: np.ndarray, mean2: np.ndarray
     return {"difference": mean1 - mean2, "t": t, "df": df, "p": np.where(np.isfinite(t), p, np.nan)}
 
 
+def pooled_t(mean1: np.ndarray, var1: np.ndarray, n1: np.ndarray, mean2: np.ndarray, var2: np.ndarray,
+             n2: np.ndarray) -> np.ndarray:
+    """Two-sided p-value of Student's t test of two means with the pooled variance of both groups
+    (``scipy.stats.ttest_ind_from_stats(..., equal_var=True)``); bases may be effective bases."""
+    from scipy import special
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df = n1 + n2 - 2
+        pooled = ((n1 - 1) * var1 + (n2 - 1) * var2) / df
+        t = (mean1 - mean2) / np.sqrt(pooled * (1 / n1 + 1 / n2))
+        p = 2 * special.stdtr(np.maximum(df, 1), -np.abs(t))
+    return np.where(np.isfinite(t) & (df > 0), p, np.where((mean1 == mean2) & (df > 0), 1.0, np.nan))
+
+
 def two_proportions(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray) -> np.ndarray:
     """Two-sided p-value of the pooled z test that two proportions x1/n1 and x2/n2 are equal (NaN without a base)."""
     from scipy import special

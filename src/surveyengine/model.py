@@ -576,6 +576,69 @@ class DiagnosticsConfig(_Model):
     )
 
 
+class BannerGroup(_Model):
+    """One banner column made of several codes: units of a segment, waves, or answers of a question."""
+
+    label: Text
+    codes: tuple[Code, ...] = Field(
+        min_length=1, description="Unit codes (segment), periods such as '2026-03' (wave) or answer codes (question).")
+
+
+class BannerColumns(_Model):
+    """One block of a banner's columns: the units of a segment, the waves, or the answers of a question.
+
+    Columns of one block are tested against each other; columns of different blocks overlap and are not.
+    """
+
+    segment: Id | None = Field(default=None, description="A column per unit of this segment.")
+    wave: bool = Field(default=False, strict=True, description="A column per wave.")
+    question: Id | None = Field(
+        default=None, description="A column per answer of this single choice or rating question.")
+    label: Text | None = Field(default=None, description="The block's heading. Default: the segment's, wave's or "
+                                                          "question's label.")
+    groups: tuple[BannerGroup, ...] = Field(
+        default=(), description="Columns made of several codes each (a roll-up of units, a span of waves, a top box "
+                                "of answers). Default: one column per code.")
+    last: int | None = Field(default=None, ge=1, description="Waves only: just the last so many waves.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> BannerColumns:
+        given = [name for name in ("segment", "question") if getattr(self, name)] + (["wave"] if self.wave else [])
+        if len(given) != 1:
+            raise ValueError("a column block names exactly one of 'segment', 'wave: true' or 'question'")
+        if self.last is not None and not self.wave:
+            raise ValueError("'last' applies to wave columns only")
+        return self
+
+
+BannerStatistic = Literal["mean", "top_box", "bottom_box", "base"]
+
+
+class BannerSignificance(_Model):
+    """Significance letters between the columns of a block."""
+
+    level: float = Field(default=0.95, gt=0.5, lt=1, description="Confidence level of the tests, e.g. 0.95.")
+    correction: Literal["none", "bonferroni", "benjamini-hochberg"] = Field(
+        default="none", description="Adjustment of each row's p-values for the number of column pairs compared.")
+
+
+class Banner(_Model):
+    """A banner table (crosstab): rows of items, factors and the CSI by columns of units, waves or answers."""
+
+    id: Id
+    title: Text | None = Field(default=None, description="Default: the labels of the column blocks.")
+    total: bool = Field(default=True, strict=True, description="A total column first (never tested).")
+    columns: tuple[BannerColumns, ...] = Field(min_length=1, description="Blocks of columns, side by side.")
+    rows: tuple[Id, ...] = Field(
+        default=(), description="'csi', factor ids and rating item ids. Default: the CSI, each factor followed by its "
+                                "rating items, then the outcome items.")
+    statistics: tuple[BannerStatistic, ...] = Field(
+        default=("mean", "top_box"), min_length=1,
+        description="Per row: mean (a factor's score, the CSI), top_box and bottom_box (% of answers, rating items), "
+                    "base (respondents who answered).")
+    significance: BannerSignificance = Field(default_factory=BannerSignificance)
+
+
 class StudyConfig(_Model):
     """The study folder's ``surveyengine.yaml``: which questionnaire, which data, how to publish."""
 
@@ -593,6 +656,8 @@ class StudyConfig(_Model):
     quality: QualityChecks = Field(default_factory=QualityChecks)
     output: OutputConfig = Field(default_factory=OutputConfig)
     diagnostics: DiagnosticsConfig = Field(default_factory=DiagnosticsConfig)
+    banners: tuple[Banner, ...] = Field(default=(), description="Banner tables (crosstabs) to publish: see "
+                                                                "docs/banners.md.")
 
     @model_validator(mode="after")
     def _data_or_source(self) -> StudyConfig:

@@ -190,6 +190,7 @@ class Results:
     generated: str = ""
     comments: list[Comment] = field(default_factory=list)
     coding: dict[str, Any] = field(default_factory=dict)  # codeframes, coding quality and code analysis (coding.py)
+    banners: list[dict[str, Any]] = field(default_factory=list)  # banner tables of the study config (banners.py)
     schema_version: int = RESULTS_SCHEMA_VERSION
 
     def factor(self, factor_id: str) -> FactorInfo:

@@ -26,6 +26,35 @@ Markdown.
 """
 
 
+# Banner tables of the demo study (docs/banners.md): what a consultant's crosstabs look like.
+DEMO_BANNERS = {
+    "auto-dealer": """\
+banners:
+  - id: by_region
+    title: {en: CSI and drivers by region and purchase, zh: 按大区与购车类型的满意度}
+    columns:
+      - segment: region
+      - question: purchase_type
+    rows: [csi, product, service, image, overall, recommend, as_repair, st_honesty]
+    statistics: [mean, top_box]
+  - id: by_satisfaction
+    title: {en: Satisfied customers vs the others, zh: 满意顾客与其他顾客}
+    columns:
+      - question: overall
+        label: {en: Overall satisfaction, zh: 总体满意度}
+        groups:
+          - {label: {en: Top box (9-10), zh: 高满意（9-10）}, codes: [9, 10]}
+          - {label: {en: Others (1-8), zh: 其他（1-8）}, codes: [1, 2, 3, 4, 5, 6, 7, 8]}
+      - question: complained
+        label: {en: Complained, zh: 是否投诉}
+      - wave: true
+        last: 3
+    rows: [product, service, image, recommend, repurchase]
+    statistics: [mean, top_box, base]
+""",
+}
+
+
 def scaffold(directory: Path, example: str, n: int) -> list[Path]:
     source_dir = resource_dir("questionnaires") / example
     source = source_dir / "questionnaire.yaml"
@@ -59,6 +88,7 @@ def scaffold(directory: Path, example: str, n: int) -> list[Path]:
         "data:\n  - data/*.csv\n"
         "pages:\n  - commentary.md\n"
         "output:\n  dir: site\n  formats: [html, json, csv]\n"
+        + DEMO_BANNERS.get(example, "")
     )
     (directory / "surveyengine.yaml").write_text(config_text, encoding="utf-8")
     written += [questionnaire_path, schema_path, data_path, data_path.with_suffix(".truth.json"),

@@ -444,6 +444,10 @@ def _score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, A
         measurement=measurement_of(total_view, q, model_section),
         generated=build_date(),
     )
+    if study.config.banners:
+        from .banners import tabulate
+
+        results.banners = tabulate(study, stats, labels, results, drivers, np.asarray(total_weights))
     wanted = study.config.diagnostics.cfa if cfa is None else cfa
     results.diagnostics = diagnose(views, q, results, with_cfa=None if wanted else False,
                                    segment_groups={s.id: s.units for s in results.segments})

@@ -140,7 +140,70 @@ def _check_config(config: StudyConfig, root: Path, raw: YMap, loaded: qn.Loaded 
             if segment_id not in segment_ids:
                 collector.add(f"output.pdf.segments: unknown segment '{segment_id}'"
                               f"{qn.did_you_mean(segment_id, segment_ids)}", ["output", "pdf", "segments", index])
+        _check_banners(config, q, collector)
         if config.language and config.language not in q.languages:
             collector.add(f"language '{config.language}' is not one of the questionnaire's "
                           f"({', '.join(q.languages)})", ["language"])
     return collector.problems
+
+
+BANNER_QUESTION_TYPES = ("single", "rating")
+
+
+def _check_banners(config: StudyConfig, q: Questionnaire, collector: qn._Collector) -> None:
+    """Banners name segments, the wave, questions and rows that exist, with codes that exist."""
+    seen: set[str] = set()
+    factors = {f.id for f in q.walk_factors()}
+    items = {i.id: i for i in q.all_items()}
+    segments = {s.id: s for s in q.segments}
+    for b, banner in enumerate(config.banners):
+        where: list[Any] = ["banners", b]
+        if banner.id in seen:
+            collector.add(f"banner id '{banner.id}' is used twice", [*where, "id"])
+        seen.add(banner.id)
+        for c, block in enumerate(banner.columns):
+            at = [*where, "columns", c]
+            allowed: set[str] | None = None  # the codes a group may name, where they are known
+            if block.segment is not None:
+                segment = segments.get(block.segment)
+                if segment is None:
+                    collector.add(f"unknown segment '{block.segment}'{qn.did_you_mean(block.segment, segments)}",
+                                  [*at, "segment"])
+                elif segment.labels:
+                    allowed = {str(code) for code in segment.labels}
+            elif block.wave and q.wave is None:
+                collector.add("wave columns need a 'wave' in the questionnaire", [*at, "wave"])
+            elif block.question is not None:
+                item = items.get(block.question)
+                if item is None:
+                    collector.add(f"unknown question '{block.question}'{qn.did_you_mean(block.question, items)}",
+                                  [*at, "question"])
+                elif item.question_type not in BANNER_QUESTION_TYPES:
+                    collector.add(f"question '{block.question}' is a {item.question_type} question; banner columns "
+                                  "need a single choice or rating question", [*at, "question"])
+                elif item.question_type == "rating" and item.scale in q.scales:
+                    scale = q.scales[item.scale]
+                    allowed = {str(v) for v in range(scale.min, scale.max + 1)}
+                elif item.choices in q.choices:
+                    allowed = {str(code) for code in q.choices[item.choices].options}
+            used: dict[str, int] = {}
+            for g, group in enumerate(block.groups):
+                for k, code in enumerate(group.codes):
+                    text = str(code)
+                    if allowed is not None and text not in allowed:
+                        collector.add(f"code {code!r} is not one of {', '.join(sorted(allowed))}",
+                                      [*at, "groups", g, "codes", k])
+                    if text in used:
+                        collector.add(f"code {code!r} is in groups {used[text] + 1} and {g + 1}: the columns of a "
+                                      "block must not overlap", [*at, "groups", g, "codes", k])
+                    used[text] = g
+        for r, row in enumerate(banner.rows):
+            if row == "csi" or row in factors:
+                continue
+            item = items.get(row)
+            if item is None:
+                collector.add(f"unknown row '{row}' (rows are 'csi', factor ids and rating item ids)"
+                              f"{qn.did_you_mean(row, [*factors, *items, 'csi'])}", [*where, "rows", r])
+            elif item.question_type != "rating":
+                collector.add(f"row '{row}' is a {item.question_type} question; rows are rating items",
+                              [*where, "rows", r])

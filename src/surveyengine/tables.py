@@ -204,6 +204,50 @@ def exclusion_table(results: Results) -> dict[str, list[Any]]:
     return {name: [e.get(name) for e in results.exclusions] for name in names}
 
 
+BANNER_COLUMNS = ("banner", "row_kind", "row", "row_label", "statistic", "column", "column_label", "block", "letter",
+                  "value", "base", "letters", "flags")
+
+
+def banner_table(results: Results) -> dict[str, list[Any]]:
+    """One row per (banner, row, statistic, column): the value, its base and its significance letters; the
+    columns' own bases are the rows with statistic ``respondents`` and ``weighted``."""
+    columns: dict[str, list[Any]] = {name: [] for name in BANNER_COLUMNS}
+
+    def add(*values: Any) -> None:
+        for name, value in zip(BANNER_COLUMNS, values):
+            columns[name].append(value)
+
+    for banner in results.banners:
+        heads = banner["columns"]
+        for head in heads:
+            for statistic, value in (("respondents", head["base"]), ("weighted", head["base_weighted"])):
+                add(banner["id"], "column", "", "", statistic, head["key"], head["label"], head["block"],
+                    head["letter"] or "", value, head["base"], "", " ".join(head["flags"]))
+        for row in banner["rows"]:
+            for head, cell in zip(heads, row["cells"]):
+                add(banner["id"], row["kind"], row["id"], row["label"], row["statistic"], head["key"], head["label"],
+                    head["block"], head["letter"] or "", cell["value"], cell["base"], cell["letters"],
+                    " ".join(cell["flags"]))
+    return columns
+
+
+def banner_grid(banner: dict[str, Any], base_labels: tuple[str, str] = ("Base (respondents)", "Base (weighted)")
+                ) -> dict[str, list[Any]]:
+    """A banner as its crosstab: a row per table row (the bases first), per banner column its values and, for a
+    tested column, its letters beside them (header ``sig (A)``)."""
+    heads = banner["columns"]
+    grid: dict[str, list[Any]] = {"row": list(base_labels), "statistic": ["", ""]}
+    for row in banner["rows"]:
+        grid["row"].append(row["label"])
+        grid["statistic"].append(row["statistic"])
+    for position, head in enumerate(heads):
+        name = f"{head['label']} ({head['letter']})" if head["letter"] else head["label"]
+        grid[name] = [head["base"], head["base_weighted"]] + [row["cells"][position]["value"] for row in banner["rows"]]
+        if head["letter"]:
+            grid[f"sig ({head['letter']})"] = ["", ""] + [row["cells"][position]["letters"] for row in banner["rows"]]
+    return grid
+
+
 def to_arrow(columns: dict[str, list[Any]]) -> Any:
     """The table as Arrow, with formula-looking text neutralised in every text column."""
     import pyarrow as pa

@@ -17,10 +17,12 @@ results travel back: kilobytes to megabytes, whatever the number of respondents.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..banners import banner_questions
 from ..errors import DataError, Location, Problem
 from ..questionnaire import did_you_mean
 from . import connect
@@ -122,6 +124,10 @@ def summarise(study: Study, source: Source, say: Any = None) -> Summary:
         unit_sql = sql_backend.unit_query(splan, rel)
         units = engine.arrow(unit_sql) if unit_sql else None
         study_stats, segment_labels, wave_list = sql_backend.to_stats(splan, plan.segments, plan.wave, cells, units)
+        banners = {item_id: sql_backend.banner_stats(splan, item_id, engine.arrow(
+            sql_backend.banner_query(splan, "used", item_id))) for item_id in banner_questions(study, splan)}
+        if banners:
+            study_stats = replace(study_stats, banners=banners)
         labels = Labels(segment_labels, wave_list)
 
         comments = None

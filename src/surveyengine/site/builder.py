@@ -286,6 +286,8 @@ class SiteBuilder:
         self.has_codes = bool(results.coding.get("analysis"))
         if self.has_codes:
             nav.append({"url": "say.html", "title": t["what_customers_say"]})
+        if results.banners:
+            nav.append({"url": "banners.html", "title": t["banners"]})
         nav += [{"url": "comments.html", "title": t["comments"]},
                 {"url": "methodology.html", "title": t["methodology"]},
                 {"url": "downloads.html", "title": t["downloads"]}]
@@ -334,6 +336,8 @@ class SiteBuilder:
             self.render("model.html", "model.html", **self.model())
         if has_codes:
             self.render("say.html", "say.html", **self.what_customers_say())
+        if results.banners:
+            self.render("banners.html", "banners.html", banners=self.banners())
         self.render("comments.html", "comments.html", **self.comments())
         self.render("methodology.html", "methodology.html", consultant=methodology_page, **self.methodology())
         if results.diagnostics.get("reliability"):
@@ -854,6 +858,24 @@ class SiteBuilder:
                 if n < UNIT_COMMENTS_MAX:
                     shown.setdefault(key, []).append(comment)
         return {key: (shown[key], n) for key, n in counts.items()}
+
+    def banners(self) -> list[dict[str, Any]]:
+        """Each banner table with its notes: the test level and correction in words, digits per row."""
+        t, out = self.t, []
+        for banner in self.results.banners:
+            significance = banner["significance"]
+            correction = t["banner_correction_" + significance["correction"].replace("-", "_")]
+            level = f"{significance['level'] * 100:g}"
+            columns = [{**c, "label": t["banner_total"] if c["key"] == "total" else c["label"]}
+                       for c in banner["columns"]]
+            rows = [{**row, "digits": 0 if row["statistic"] == "base" else 2 if row["kind"] == "item" and
+                     row["statistic"] == "mean" else 1, "statistic_label": t["banner_stat_" + row["statistic"]]}
+                    for row in banner["rows"]]
+            out.append({**banner, "columns": columns, "rows": rows,
+                        "intro": t["banners_intro"].format(level=level, correction=correction),
+                        "tests": t["banners_tests"].format(n=significance["min_base"]),
+                        "small": t["banner_small"].format(n=significance["min_base"])})
+        return out
 
     def comments(self) -> dict[str, Any]:
         results = self.results

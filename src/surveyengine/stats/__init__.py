@@ -17,11 +17,11 @@ from .cells import (
     pairwise_corr,
     pairwise_cov,
 )
-from .numpy_backend import StudyStats, compute, compute_all, factor_scores
-from .plan import FACTOR_PREFIX, FactorScore, StatsPlan, plan_for
+from .numpy_backend import StudyStats, banner_cells, compute, compute_all, factor_scores, with_answer_slots
+from .plan import FACTOR_PREFIX, FactorScore, StatsPlan, answer_slots, banner_plan, plan_for
 
 __all__ = [
     "CELL_SUMS", "CROSS", "FACTOR_PREFIX", "ITEM_SUMS", "CellStats", "FactorScore", "StatsPlan", "StudyStats",
     "UnitCross", "compute", "compute_all", "concatenate", "merge", "factor_scores", "pairwise", "pairwise_corr",
-    "pairwise_cov", "plan_for",
+    "pairwise_cov", "plan_for", "answer_slots", "banner_cells", "banner_plan", "with_answer_slots",
 ]

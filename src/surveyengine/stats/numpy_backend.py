@@ -12,14 +12,14 @@ runs per row or per (cell, item) pair; one runs per unit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..workers import worker_count
 from .cells import CellStats, UnitCross
-from .plan import StatsPlan
+from .plan import StatsPlan, answer_slots, banner_plan
 
 if TYPE_CHECKING:
     from ..data import Responses
@@ -36,6 +36,7 @@ class StudyStats:
     units: UnitCross | None
     unit_of_cell: np.ndarray  # per cell: its unit
     replicates: UnitCross | None = None  # the item block per random group of rows (plan.replicates groups)
+    banners: dict[str, CellStats] = field(default_factory=dict)  # per banner question: a cell per answer slot
 
 
 def cell_keys(responses: Responses) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -173,6 +174,32 @@ def compute_all(responses: Responses, plan: StatsPlan | None = None) -> StudySta
     if block_replicates is not None:
         replicates = UnitCross(plan.replicate_block, {}, **block_replicates)
     return StudyStats(cell_stats, units, unit_of_cell, replicates)
+
+
+def banner_cells(responses: Responses, plan: StatsPlan, item_id: str) -> CellStats:
+    """The cell statistics with the answer to ``item_id`` as the cell: one cell per answer slot.
+
+    The same pass as :func:`compute_all`, over the same arrays, with the answer in place of the
+    segments and waves (``plan.banner_plan``); respondents without an answer fall in an extra cell
+    that is dropped.
+    """
+    low, slots = answer_slots(plan, item_id)
+    answer = responses.column(item_id)
+    slot = np.where(np.isnan(answer), slots, np.nan_to_num(answer) - low).astype(np.int64)
+    by_answer = replace(responses, segments={item_id: slot},
+                        segment_labels={item_id: [str(low + k) for k in range(slots + 1)]},
+                        wave=None, wave_labels=[])
+    cells = compute_all(by_answer, banner_plan(plan)).cells
+    return with_answer_slots(cells, item_id, cells.segment_codes[item_id], slots)
+
+
+def with_answer_slots(cells: CellStats, item_id: str, slot_of_cell: np.ndarray, slots: int) -> CellStats:
+    """Cells of answers as exactly one cell per answer slot (zeros where nobody gave that answer)."""
+    slot_of_cell = np.asarray(slot_of_cell, dtype=np.int64)
+    keep = slot_of_cell < slots
+    cells = cells.select(keep)
+    return replace(cells.group(slot_of_cell[keep], slots), segment_codes={item_id: np.arange(slots, dtype=np.int32)},
+                   wave_codes=np.zeros(slots, dtype=np.int32))
 
 
 def compute(responses: Responses, plan: StatsPlan | None = None) -> CellStats:

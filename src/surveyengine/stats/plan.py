@@ -47,11 +47,19 @@ Cross-products, pairwise-complete (for correlations, regressions, reliability)
     with replacement is a nonparametric bootstrap of the total that needs no
     rows downstream (the random-groups method of survey sampling); groups of
     separate passes merge by addition like everything else.
+
+Banner cells (only for the questions a study's banners put in their columns)
+  The same per-cell statistics, with the cell defined by the answer of one banner question
+  instead of segment units × wave: one cell per answer slot (``low``, ``low + 1``, ... as for
+  frequencies), respondents without an answer in none. Computed by the same pass definition
+  (``banner_plan``: moments, frequencies and the factor block; no gaps, splits, unit or
+  replicate blocks), so a banner column is a merge of answer cells, as a segment column is a
+  merge of cells.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -142,3 +150,16 @@ def plan_for(q: Questionnaire, items: tuple[str, ...]) -> StatsPlan:
     replicate_block = tuple(dict.fromkeys(factor_block + model_items)) if wants_bootstrap else ()
     return StatsPlan(items, tuple(factors), tuple(discrete), tuple(lows), max(widths, default=0), gaps, complaint,
                      outcomes, item_block, factor_block, REPLICATE_GROUPS if replicate_block else 0, replicate_block)
+
+
+def banner_plan(plan: StatsPlan) -> StatsPlan:
+    """What a banner pass computes: the plan's moments, frequencies and factor block only."""
+    return replace(plan, gaps=(), complaint=None, item_block=(), replicates=0, replicate_block=())
+
+
+def answer_slots(plan: StatsPlan, item_id: str) -> tuple[int, int]:
+    """(lowest value, number of slots) of a discrete item: its banner cells are ``value - low``."""
+    k = plan.items.index(item_id)
+    if k not in plan.discrete:
+        raise ValueError(f"'{item_id}' has no frequency table: banner columns need a single choice or rating item")
+    return plan.discrete_low[plan.discrete.index(k)], plan.values

@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from .cells import CellStats, UnitCross
-from .numpy_backend import StudyStats
-from .plan import StatsPlan
+from .numpy_backend import StudyStats, with_answer_slots
+from .plan import StatsPlan, answer_slots, banner_plan
 
 
 def ident(name: str) -> str:
@@ -265,3 +265,22 @@ def to_stats(plan: StatsPlan, segment_ids: list[str], wave: bool, cells: Any, un
                                                  for i, s in enumerate(segment_ids)},
                                **_block(unit_values, plan.item_block, "u", unit_order))
     return StudyStats(cell_stats, unit_cross, unit_of_cell.astype(np.int64)), segment_labels, wave_labels
+
+
+def banner_query(plan: StatsPlan, source: str, item_id: str) -> str:
+    """One row per answer of ``item_id``: the banner cells (``plan.banner_plan``), from ``source``, a relation
+    with the columns ``w`` and ``x0, x1, ...`` described above."""
+    k = plan.items.index(item_id)
+    answers = ", ".join(f"x{i}" for i in range(len(plan.items)))
+    rel = Relation(f"(SELECT x{k} AS s0, w, {answers} FROM {source} AS b WHERE x{k} IS NOT NULL)", 1, False)
+    return cell_query(banner_plan(plan), rel)
+
+
+def banner_stats(plan: StatsPlan, item_id: str, table: Any) -> CellStats:
+    """The fetched banner query as the numpy pass's banner cells: one cell per answer slot."""
+    stats, labels, _ = to_stats(banner_plan(plan), [item_id], False, table, None)
+    low, slots = answer_slots(plan, item_id)
+    cells = stats.cells
+    slot = np.array([round(float(labels[item_id][code])) - low for code in cells.segment_codes[item_id]],
+                    dtype=np.int64)
+    return with_answer_slots(cells, item_id, slot, slots)
