@@ -67,6 +67,15 @@ def assert_same_summary(memory: Any, engine: Any, source: str | None = None) -> 
         assert np.array_equal(a.cells.segment_codes[key], b.cells.segment_codes[key])
     assert np.array_equal(a.cells.wave_codes, b.cells.wave_codes)
     assert np.array_equal(a.unit_of_cell, b.unit_of_cell)
+    assert a.banners.keys() == b.banners.keys()
+    for question, cells in a.banners.items():  # the banner pass by answers: the same definition in the engine
+        for name in EXACT:
+            np.testing.assert_allclose(getattr(b.banners[question], name), getattr(cells, name), rtol=1e-9,
+                                       atol=1e-9, err_msg=f"{question} {name}")
+        for name in CROSS:  # float32 products of factor scores over a whole answer group: ~1e-6 relative
+            np.testing.assert_allclose(getattr(b.banners[question], name), getattr(cells, name), rtol=1e-5,
+                                       atol=1e-6, err_msg=f"{question} {name}")
+        assert np.array_equal(cells.segment_codes[question], b.banners[question].segment_codes[question])
     assert memory.labels == engine.labels
     rename = {next(iter(memory.account["files"])): source} if source else {}
     account = {**memory.account, "files": {rename.get(k, k): v for k, v in memory.account["files"].items()}}

@@ -241,7 +241,8 @@ def banner_grid(banner: dict[str, Any], base_labels: tuple[str, str] = ("Base (r
         grid["row"].append(row["label"])
         grid["statistic"].append(row["statistic"])
     for position, head in enumerate(heads):
-        name = f"{head['label']} ({head['letter']})" if head["letter"] else head["label"]
+        label = safe_cell(head["label"])  # a header is data text too (a unit or group label)
+        name = f"{label} ({head['letter']})" if head["letter"] else label
         grid[name] = [head["base"], head["base_weighted"]] + [row["cells"][position]["value"] for row in banner["rows"]]
         if head["letter"]:
             grid[f"sig ({head['letter']})"] = ["", ""] + [row["cells"][position]["letters"] for row in banner["rows"]]
