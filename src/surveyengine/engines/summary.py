@@ -7,7 +7,8 @@ A fixed number of statements per build, whatever the number of segments, waves a
 3. ``CREATE TEMP TABLE clean``: every rule applied to every row, once (``rules.py``);
 4. the row account: per file, rows read and the count of every rule, exclusion and quality flag;
 5. the first offending rows of each rule and the first excluded rows (only when there are any), bounded;
-6. the cell statistics and 7. the unit cross-products (``stats/sql_backend.py``);
+6. the cell statistics and 7. the unit cross-products (``stats/sql_backend.py``), and one query of
+   banner cells per question whose answers make banner columns (only when banners declare them);
 8. the latest open answers, bounded by ``max_comments``;
 
 plus two ``CREATE TEMP VIEW`` statements that name the quality checks and the used rows. Only these
