@@ -276,6 +276,42 @@ def scoring_stage() -> list[dict[str, Any]]:
 
 
 @benchmark
+def banner_tables() -> list[dict[str, Any]]:
+    """Banner tables over the million: the banner cells by two answer questions (the pass's cost per declared
+    question), and scoring with three banners (regions, waves, answers; every rating item) against without."""
+    from dataclasses import replace
+
+    from surveyengine import scoring, stats
+    from surveyengine.model import Banner
+    from surveyengine.plugins import get_plugin_manager
+    from surveyengine.views import labels_of
+
+    study, responses = _responses()
+    pm = get_plugin_manager()
+    plan = stats.plan_for(study.questionnaire, responses.items)
+    questions = ["overall", "complained"]
+    scores = stats.factor_scores(responses, plan)  # as the build shares them with the main pass
+    cells_seconds, banner_cells = best_of(3, lambda: {q: stats.banner_cells(responses, plan, q, scores)
+                                                      for q in questions})
+    summary = replace(stats.compute_all(responses, plan), banners=banner_cells)
+    labels, account = labels_of(responses), responses.account()
+    banners = (Banner.model_validate({"id": "regions", "columns": [{"segment": "region"}]}),
+               Banner.model_validate({"id": "waves", "columns": [{"wave": True}]}),
+               Banner.model_validate({"id": "answers", "columns": [
+                   {"question": "overall", "groups": [{"label": "top", "codes": [9, 10]},
+                                                      {"label": "others", "codes": list(range(1, 9))}]},
+                   {"question": "complained"}]}))
+    with_banners = replace(study, config=study.config.model_copy(update={"banners": banners}))
+    without, _ = best_of(3, lambda: scoring.score(study, summary, labels, account, pm))
+    seconds, results = best_of(3, lambda: scoring.score(with_banners, summary, labels, account, pm))
+    rows = sum(len(b["rows"]) for b in results.banners)
+    columns = sum(len(b["columns"]) for b in results.banners)
+    return [{"name": "banner cells by 2 answer questions (overall, complained)", "seconds": cells_seconds},
+            {"name": "scoring without banners", "seconds": without},
+            {"name": "scoring with 3 banners", "seconds": seconds, "banner_rows": rows, "banner_columns": columns}]
+
+
+@benchmark
 def diagnostics() -> list[dict[str, Any]]:
     """Every questionnaire diagnostic (reliability of every factor for the total and per dealer and region, CFA,
     EFA hint, item flags) after the statistics pass and scoring: what ``surveyengine diagnose`` adds."""

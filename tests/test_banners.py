@@ -269,3 +269,17 @@ def test_config_errors_name_the_place(tmp_path: Path, change: dict[str, Any], me
     assert result.exit_code != 0
     assert message in result.output
     assert "surveyengine.yaml:" in result.output and "Traceback" not in result.output
+
+
+def test_banner_cells_come_back_from_the_cache(tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    scaffold(root, "auto-dealer", 300)
+    pm = get_plugin_manager(entry_points=False)
+    first = build(load_study(root, pm), pm, root / "site", ("json",))
+    again = build(load_study(root, pm), pm, root / "site", ("json",))
+    assert not first.cached and again.cached
+    assert first.summary.stats.banners.keys() == again.summary.stats.banners.keys() == {
+        "purchase_type", "overall", "complained"}
+    for question, cells in first.summary.stats.banners.items():
+        assert again.summary.stats.banners[question] == cells
+    assert again.results.banners == first.results.banners

@@ -74,16 +74,16 @@ def edit_rows(path: Path, change) -> None:
 
 def test_build_writes_results_json_and_the_tables(study: Path) -> None:
     result = build(study)
-    assert "built 7 files into" in result.stdout
+    assert "built 8 files into" in result.stdout  # the demo study declares banners: tables/banners.csv
     site = study / "site"
     assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()) == [
-        "results.json", "tables/account.csv", "tables/distributions.csv", "tables/exclusions.csv",
+        "results.json", "tables/account.csv", "tables/banners.csv", "tables/distributions.csv", "tables/exclusions.csv",
         "tables/importance.csv", "tables/metrics.csv", "tables/priorities.csv"]
     data = json.loads((site / "results.json").read_text(encoding="utf-8"))
     assert data["schema_version"] == RESULTS_SCHEMA_VERSION == 3
     assert set(data) == {"schema_version", "study", "account", "respondents", "index", "factors", "items", "total",
                          "waves", "segments", "warnings", "exclusions", "model", "measurement", "diagnostics", "generated",
-                         "comments", "coding"}
+                         "comments", "coding", "banners"}
     assert data["generated"] == "2026-01-01"
     assert data["study"]["id"] == "auto-dealer"
     assert data["respondents"] == data["account"]["rows_used"] == data["total"]["base"]

@@ -146,7 +146,8 @@ def test_md_text_escapes_markdown_and_html() -> None:
 def test_xlsx_workbook_sheets_formats_and_values(built: Path) -> None:
     data = json.loads((built / "results.json").read_text(encoding="utf-8"))
     workbook = openpyxl.load_workbook(built / "results.xlsx")
-    assert workbook.sheetnames == ["League Region", "League Dealer", "Drivers", "Priorities", "Items", "Account"]
+    assert workbook.sheetnames == ["League Region", "League Dealer", "Drivers", "Priorities", "Items", "Account",
+                                   "Banner by_region", "Banner by_satisfaction"]  # the demo's banners
     league = workbook["League Dealer"]
     header = [c.value for c in league[1]]
     assert header[:3] == ["unit", "unit_label", "parent"] and {"csi", "csi_equal", "rank_csi", "rank_csi_equal",

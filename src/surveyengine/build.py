@@ -60,11 +60,13 @@ def summarise(study: Study, pm: PluginManager, say: Callable[[str], None], use_c
     responses = load_responses(study, pm)
     say(f"computing statistics for {responses.n:,} respondents")
     plan = stats.plan_for(study.questionnaire, responses.items)
-    study_stats = stats.compute_all(responses, plan)
     questions = banner_questions(study, plan)
+    scores = stats.factor_scores(responses, plan) if questions else None  # once, for every pass below
+    study_stats = stats.compute_all(responses, plan, scores)
     if questions:
         say(f"computing banner cells by {', '.join(questions)}")
-        study_stats = replace(study_stats, banners={q: stats.banner_cells(responses, plan, q) for q in questions})
+        study_stats = replace(study_stats, banners={q: stats.banner_cells(responses, plan, q, scores)
+                                                    for q in questions})
     summary = cache.Summary.from_responses(responses, study_stats,
                                            comments.collect(responses, study.questionnaire))
     if key is not None:

@@ -35,6 +35,7 @@ banners:
     columns:
       - segment: region
       - question: purchase_type
+        label: {en: Purchase, zh: 购车类型}
     rows: [csi, product, service, image, overall, recommend, as_repair, st_honesty]
     statistics: [mean, top_box]
   - id: by_satisfaction

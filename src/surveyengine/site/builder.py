@@ -871,7 +871,12 @@ class SiteBuilder:
             rows = [{**row, "digits": 0 if row["statistic"] == "base" else 2 if row["kind"] == "item" and
                      row["statistic"] == "mean" else 1, "statistic_label": t["banner_stat_" + row["statistic"]]}
                     for row in banner["rows"]]
-            out.append({**banner, "columns": columns, "rows": rows,
+            groups: list[dict[str, Any]] = []  # a row's statistics under one heading (SPSS's nested rows)
+            for row in rows:
+                if not groups or (groups[-1]["kind"], groups[-1]["id"]) != (row["kind"], row["id"]):
+                    groups.append({"kind": row["kind"], "id": row["id"], "label": row["label"], "rows": []})
+                groups[-1]["rows"].append(row)
+            out.append({**banner, "columns": columns, "rows": rows, "groups": groups,
                         "intro": t["banners_intro"].format(level=level, correction=correction),
                         "tests": t["banners_tests"].format(n=significance["min_base"]),
                         "small": t["banner_small"].format(n=significance["min_base"])})

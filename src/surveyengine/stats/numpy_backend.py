@@ -87,14 +87,15 @@ def factor_scores(responses: Responses, plan: StatsPlan) -> np.ndarray:
     return scores
 
 
-def compute_all(responses: Responses, plan: StatsPlan | None = None) -> StudyStats:
+def compute_all(responses: Responses, plan: StatsPlan | None = None, scores: np.ndarray | None = None) -> StudyStats:
+    """The pass; ``scores``: the factor scores of ``plan``, when already computed (``factor_scores``)."""
     plan = plan or StatsPlan(responses.items)
     n = responses.n
     cell, unit_of_cell, unit_codes, cell_wave = cell_keys(responses)
     cells = unit_of_cell.size
     weighted = responses.weights is not None
     weights = responses.weights if weighted else np.ones(n)
-    scores = factor_scores(responses, plan)
+    scores = factor_scores(responses, plan) if scores is None else scores
     variables = len(plan.variables)
 
     def column(v: int) -> np.ndarray:
@@ -176,12 +177,13 @@ def compute_all(responses: Responses, plan: StatsPlan | None = None) -> StudySta
     return StudyStats(cell_stats, units, unit_of_cell, replicates)
 
 
-def banner_cells(responses: Responses, plan: StatsPlan, item_id: str) -> CellStats:
+def banner_cells(responses: Responses, plan: StatsPlan, item_id: str, scores: np.ndarray | None = None
+                 ) -> CellStats:
     """The cell statistics with the answer to ``item_id`` as the cell: one cell per answer slot.
 
     The same pass as :func:`compute_all`, over the same arrays, with the answer in place of the
     segments and waves (``plan.banner_plan``); respondents without an answer fall in an extra cell
-    that is dropped.
+    that is dropped. ``scores``: the factor scores, when already computed.
     """
     low, slots = answer_slots(plan, item_id)
     answer = responses.column(item_id)
@@ -189,7 +191,7 @@ def banner_cells(responses: Responses, plan: StatsPlan, item_id: str) -> CellSta
     by_answer = replace(responses, segments={item_id: slot},
                         segment_labels={item_id: [str(low + k) for k in range(slots + 1)]},
                         wave=None, wave_labels=[])
-    cells = compute_all(by_answer, banner_plan(plan)).cells
+    cells = compute_all(by_answer, banner_plan(plan), scores).cells
     return with_answer_slots(cells, item_id, cells.segment_codes[item_id], slots)
 
 
