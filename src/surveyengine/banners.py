@@ -26,6 +26,7 @@ from .errors import DataError
 from .estimates import pooled_t, two_proportions
 from .results import clean_array
 from .stats import FACTOR_PREFIX, CellStats, StatsPlan, answer_slots
+from .stats.plan import MAX_DISCRETE_VALUES
 from .views import Labels, View
 
 if TYPE_CHECKING:
@@ -48,6 +49,9 @@ def banner_questions(study: Study, plan: StatsPlan) -> list[str]:
             if block.question not in plan.items:
                 raise DataError(f"banner '{banner.id}': question '{block.question}' has no column in the data",
                                 str(study.config_path))
+            if plan.items.index(block.question) not in plan.discrete:
+                raise DataError(f"banner '{banner.id}': the answer codes of '{block.question}' span more than "
+                                f"{MAX_DISCRETE_VALUES} values, too many for banner columns", str(study.config_path))
             questions.append(block.question)
     return questions
 
@@ -99,35 +103,51 @@ def _code_positions(texts: list[str], codes: tuple[Any, ...]) -> list[int]:
 
 def _block(block: BannerColumns, q: Questionnaire, stats: StudyStats, labels: Labels, results: Results,
            language: str) -> _Block:
-    cells = stats.cells
+    """One block of columns, each column a merge of cells."""
     if block.segment is not None:
-        segment = next(s for s in q.segments if s.id == block.segment)
-        texts = labels.segments[segment.id]
-        units = {u.key["unit"]: u for u in results.segment(segment.id).units}
-        if block.groups:
-            columns = [_code_positions(texts, g.codes) for g in block.groups]
-            names = [q.text(g.label, language) for g in block.groups]
-        else:
-            columns = [[k] for k in range(len(texts))]
-            names = [units[t].label if t in units else t for t in texts]
-        hidden = [len(c) == 1 and texts[c[0]] in units and units[texts[c[0]]].suppressed for c in columns]
-        keys = [f"{segment.id}:" + "+".join(texts[k] for k in c) for c in columns]
-        merged = _merge(cells, cells.segment_codes[segment.id].astype(np.int64), len(texts), columns)
-        return _Block(q.text(block.label or segment.label, language), merged, names, keys, hidden)
+        return _segment_block(block, q, stats, labels, results, language)
     if block.wave:
-        texts = labels.waves
-        if block.groups:
-            columns = [_code_positions(texts, g.codes) for g in block.groups]
-            names = [q.text(g.label, language) for g in block.groups]
-        else:
-            shown = range(len(texts))[-block.last:] if block.last else range(len(texts))
-            columns, names = [[k] for k in shown], [texts[k] for k in shown]
-        label = block.label or (q.wave.label if q.wave is not None else None) or "wave"
-        merged = _merge(cells, cells.wave_codes.astype(np.int64), len(texts), columns)
-        return _Block(q.text(label, language), merged, names, ["wave:" + "+".join(texts[k] for k in c)
-                                                                for c in columns], [False] * len(columns))
+        return _wave_block(block, q, stats, labels, language)
+    return _question_block(block, q, stats, language)
+
+
+def _segment_block(block: BannerColumns, q: Questionnaire, stats: StudyStats, labels: Labels, results: Results,
+                   language: str) -> _Block:
+    cells = stats.cells
+    segment = next(s for s in q.segments if s.id == block.segment)
+    texts = labels.segments[segment.id]  # unit codes, in code order
+    units = {u.key["unit"]: u for u in results.segment(segment.id).units}
+    if block.groups:
+        columns = [_code_positions(texts, g.codes) for g in block.groups]
+        names = [q.text(g.label, language) for g in block.groups]
+    else:
+        columns = [[k] for k in range(len(texts))]
+        names = [units[t].label if t in units else t for t in texts]
+    # a unit the report suppresses (complementary suppression too) stays hidden here, whatever its base
+    hidden = [len(c) == 1 and texts[c[0]] in units and units[texts[c[0]]].suppressed for c in columns]
+    keys = [f"{segment.id}:" + "+".join(texts[k] for k in c) for c in columns]
+    merged = _merge(cells, cells.segment_codes[segment.id].astype(np.int64), len(texts), columns)
+    return _Block(q.text(block.label or segment.label, language), merged, names, keys, hidden)
+
+
+def _wave_block(block: BannerColumns, q: Questionnaire, stats: StudyStats, labels: Labels, language: str) -> _Block:
+    cells = stats.cells
+    texts = labels.waves  # periods, in order
+    if block.groups:
+        columns = [_code_positions(texts, g.codes) for g in block.groups]
+        names = [q.text(g.label, language) for g in block.groups]
+    else:
+        shown = range(len(texts))[-block.last:] if block.last else range(len(texts))
+        columns, names = [[k] for k in shown], [texts[k] for k in shown]
+    label = block.label or (q.wave.label if q.wave is not None else None) or "Wave"
+    keys = ["wave:" + "+".join(texts[k] for k in c) for c in columns]
+    merged = _merge(cells, cells.wave_codes.astype(np.int64), len(texts), columns)
+    return _Block(q.text(label, language), merged, names, keys, [False] * len(columns))
+
+
+def _question_block(block: BannerColumns, q: Questionnaire, stats: StudyStats, language: str) -> _Block:
     item = q.item(block.question)  # type: ignore[arg-type]
-    plan = cells.plan
+    plan = stats.cells.plan
     assert plan is not None
     low, slots = answer_slots(plan, item.id)
     if item.question_type == "rating":
@@ -136,7 +156,7 @@ def _block(block: BannerColumns, q: Questionnaire, stats: StudyStats, labels: La
     else:
         options = dict(q.choices[item.choices].options)  # type: ignore[index]
 
-    def slot(code: Any) -> int:
+    def slot(code: Any) -> int:  # the banner cell of an answer code (text codes are stored as positions)
         return int(q.stored_value(item.id, code)) - low
 
     if block.groups:
@@ -146,8 +166,7 @@ def _block(block: BannerColumns, q: Questionnaire, stats: StudyStats, labels: La
         columns = [[slot(code)] for code in options]
         names = [f"{code} {q.text(text, language)}" if item.question_type == "rating" and text else
                  q.text(text, language) if text else str(code) for code, text in options.items()]
-    banner_cells = stats.banners[item.id]
-    merged = _merge(banner_cells, np.arange(slots, dtype=np.int64), slots, columns)
+    merged = _merge(stats.banners[item.id], np.arange(slots, dtype=np.int64), slots, columns)
     keys = [f"{item.id}:" + "+".join(str(low + k) for k in c) for c in columns]
     return _Block(q.text(block.label or item.text, language), merged, names, keys, [False] * len(columns))
 
@@ -187,7 +206,8 @@ def _measures(cells: CellStats, rows: list[_Row], statistics: tuple[str, ...], d
     from .scoring import csi
 
     mean, variance, effective = cells.mean(), cells.variance(), cells.effective_base()
-    index = csi(View("banner", cells, None, [""] * cells.cells), drivers, weights) if drivers else None
+    wants_csi = drivers and any(row.kind == "csi" for row in rows)
+    index = csi(View("banner", cells, None, [""] * cells.cells), drivers, weights) if wants_csi else None
     out = []
     for row in rows:
         if row.kind == "csi":
@@ -247,7 +267,7 @@ def tabulate(study: Study, stats: StudyStats, labels: Labels, results: Results, 
         return []
     language = study.language
     min_base, privacy_min = q.index.min_base, q.index.privacy_min
-    weighted = bool(stats.cells.sum_w2.sum() != stats.cells.n.sum())
+    weighted = q.weights is not None
     tables = []
     for banner in study.config.banners:
         blocks = [_block(block, q, stats, labels, results, language) for block in banner.columns]
