@@ -74,7 +74,8 @@ def _file_hash(path: Path, memo: dict[str, Any]) -> str:
     return value
 
 
-def key_for(study: Study, data_files: list[Path]) -> str:
+def _files_key(study: Study, prefix: str, files: list[Path]) -> str:
+    """A key over ``prefix`` and the content of ``files`` (each hash remembered against size and time)."""
     folder = study.root / CACHE_DIR
     memo_path = folder / "file-hashes.json"
     try:
@@ -82,10 +83,8 @@ def key_for(study: Study, data_files: list[Path]) -> str:
     except (OSError, ValueError):
         memo = {}
     digest = hashlib.blake2b(digest_size=20)
-    digest.update(f"surveyengine {__version__} cache {FORMAT}".encode())
-    # the study's own plugins may read the data (readers): their code is an input too
-    plugin_files = [path for folder in study.plugins_dirs() for path in sorted(folder.glob("*.py"))]
-    for path in [*study.files, *plugin_files, *data_files]:
+    digest.update(prefix.encode())
+    for path in files:
         digest.update(str(path.name).encode())
         digest.update(_file_hash(path, memo).encode())
     try:
@@ -94,6 +93,12 @@ def key_for(study: Study, data_files: list[Path]) -> str:
     except OSError:
         pass  # a read-only study folder still builds, uncached
     return digest.hexdigest()
+
+
+def key_for(study: Study, data_files: list[Path]) -> str:
+    # the study's own plugins may read the data (readers): their code is an input too
+    plugin_files = [path for folder in study.plugins_dirs() for path in sorted(folder.glob("*.py"))]
+    return _files_key(study, f"surveyengine {__version__} cache {FORMAT}", [*study.files, *plugin_files, *data_files])
 
 
 def _cell_arrays(cells: CellStats) -> dict[str, np.ndarray]:
@@ -234,25 +239,11 @@ def results_key(study: Study, summary_key: str, pm: PluginManager) -> str:
         if source:
             plugin_files.append(Path(source))
 
-    folder = study.root / CACHE_DIR
-    memo_path = folder / "file-hashes.json"
-    try:
-        memo = json.loads(memo_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        memo = {}
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(f"results {RESULTS_FORMAT} of {summary_key}".encode())
     coding_dir = study.root / coding.CODING_DIR
     coding_files = sorted(p for p in coding_dir.rglob("*") if p.is_file()) if coding_dir.is_dir() else []
     package = sorted(Path(__file__).parent.rglob("*.py"))
-    for path in [*coding_files, *package, *sorted(set(plugin_files))]:
-        digest.update(str(path).encode())
-        digest.update(_file_hash(path, memo).encode())
-    try:
-        memo_path.write_text(json.dumps(memo, sort_keys=True), encoding="utf-8")
-    except OSError:
-        pass
-    return digest.hexdigest()
+    return _files_key(study, f"results {RESULTS_FORMAT} of {summary_key}",
+                      [*coding_files, *package, *sorted(set(plugin_files))])
 
 
 def _signing_key() -> bytes | None:
