@@ -116,12 +116,22 @@ def summarise(study: Study, source: Source, say: Any = None) -> Summary:
         splan = stats.plan_for(q, tuple(plan.items))
         weight = "w"
         keys = [f"s{i}" for i in range(len(plan.segments))] + (["wave"] if plan.wave else [])
-        rel_sql = (f"(SELECT {', '.join(keys + [weight] + [f'x{k}' for k in range(len(plan.items))])} FROM used)")
+        rel_sql = (f"(SELECT {', '.join(keys + [weight, 'id'] + [f'x{k}' for k in range(len(plan.items))])} "
+                   "FROM used)")
         rel = sql_backend.Relation(rel_sql, len(plan.segments), plan.wave)
-        cells = engine.arrow(sql_backend.cell_query(splan, rel))
-        unit_sql = sql_backend.unit_query(splan, rel)
-        units = engine.arrow(unit_sql) if unit_sql else None
-        study_stats, segment_labels, wave_list = sql_backend.to_stats(splan, plan.segments, plan.wave, cells, units)
+        if engine.in_process:
+            labels_sql = sql_backend.labels_query(rel)
+            study_stats, segment_labels, wave_list = sql_backend.stream_stats(
+                splan, rel, plan.segments, q.weights is not None, engine.arrow(labels_sql) if labels_sql else None,
+                engine.batches(sql_backend.stream_query(splan, rel, q.weights is not None), sql_backend.STREAM_ROWS))
+        else:
+            cells = engine.arrow(sql_backend.cell_query(splan, rel))
+            unit_sql = sql_backend.unit_query(splan, rel)
+            units = engine.arrow(unit_sql) if unit_sql else None
+            replicate_sql = sql_backend.replicate_query(splan, rel)
+            replicates = engine.arrow(replicate_sql) if replicate_sql else None
+            study_stats, segment_labels, wave_list = sql_backend.to_stats(splan, plan.segments, plan.wave, cells,
+                                                                          units, replicates)
         labels = Labels(segment_labels, wave_list)
 
         comments = None
