@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .study import Study
 
 CACHE_DIR = ".surveyengine-cache"
-FORMAT = 5  # 2: gap_wsum2 and split_wsum2; 3: comments; 4: replicate groups; 5: comment ids and recommend
+FORMAT = 6  # 2: gap_wsum2 and split_wsum2; 3: comments; 4: replicate groups; 5: comment ids and recommend; 6: replicate groups by a hash of the id
 MAX_EXCLUSIONS_KEPT = 10_000
 
 
