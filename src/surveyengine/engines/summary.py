@@ -7,8 +7,10 @@ A fixed number of statements per build, whatever the number of segments, waves a
 3. ``CREATE TEMP TABLE clean``: every rule applied to every row, once (``rules.py``);
 4. the row account: per file, rows read and the count of every rule, exclusion and quality flag;
 5. the first offending rows of each rule and the first excluded rows (only when there are any), bounded;
-6. the cell statistics and 7. the unit cross-products (``stats/sql_backend.py``);
-8. the latest open answers, bounded by ``max_comments``;
+6. the statistics (``stats/sql_backend.py``): in an engine that runs in this process (DuckDB), the used
+   rows' labels and then the rows as Arrow batches for the numpy pass; in any other, the cell statistics,
+   the unit cross-products and, with a bootstrap, the replicate groups' cross-products, as SQL aggregates;
+7. the latest open answers, bounded by ``max_comments``;
 
 plus two ``CREATE TEMP VIEW`` statements that name the quality checks and the used rows. Only these
 results travel back: kilobytes to megabytes, whatever the number of respondents.

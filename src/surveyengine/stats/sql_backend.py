@@ -6,7 +6,7 @@ cross-products), one per unit (the item block's cross-products). Both read a
 relation with one row per used respondent and the columns
 
 - ``s0, s1, ...``: each segment's unit label (text), ``wave``: the wave label (text), when the study has one;
-- ``w``: the respondent weight (DOUBLE; 1 when unweighted);
+- ``w``: the respondent weight (DOUBLE; 1 when unweighted); ``id``: the respondent id (text);
 - ``x0, x1, ...``: each numeric item's answer (DOUBLE holding the float32 value; NULL when missing).
 
 The SQL is written once, in DuckDB's dialect, and transpiled by sqlglot for other engines. Each aggregate
