@@ -422,3 +422,76 @@ def test_postgres_engine_takes_a_fixed_number_of_queries(demo: Path, tmp_path: P
     monkeypatch.setattr(engines.PostgresEngine, "close", close)
     _summary(root)
     assert seen and seen[0] <= 13, seen  # whatever the number of segments, waves and items
+
+
+# --------------------------------------------------------------------------- raking on aggregated margins
+
+def _raking_rows(n: int = 240) -> list[dict[str, str]]:
+    rng = np.random.default_rng(11)
+    rows = []
+    for k in range(n):
+        region = ["North", "North", "South", "East"][int(rng.integers(0, 4))]
+        rows.append({"respondent_id": f"R{k}", "region": region, "date": ["2026-01-15", "2026-02-03"][k % 2],
+                     **{item: str(rng.integers(1, 6)) for item in ("quality", "price", "staff", "speed", "overall")},
+                     "complained": "1" if rng.random() < (0.5 if region == "North" else 0.2) else "2",
+                     "age": "40", "weight": ["1", "0.5", "2.25"][k % 3], "comment": ""})
+    return rows
+
+
+def _raking_study(root: Path, rows: list[dict[str, str]], within: bool = False) -> Path:
+    root = _mini(root, rows, {})
+    questionnaire = yaml.safe_load((root / "questionnaire.yaml").read_text())
+    shares = [{"variable": "region", "shares": {"North": 0.3, "South": 0.4, "East": 0.3}},
+              {"variable": "complained", "shares": {1: 0.25, 2: 0.75}}]
+    if within:
+        shares = [{**s, "within": "region"} for s in shares[1:]]
+    questionnaire["weights"] = {"rake": shares}
+    (root / "questionnaire.yaml").write_text(yaml.safe_dump(questionnaire, allow_unicode=True))
+    return root
+
+
+@pytest.mark.parametrize("within", [False, True])
+def test_raking_through_duckdb_equals_numpy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, within: bool,
+                                            duckdb_statistics: str) -> None:
+    root = _raking_study(tmp_path / "rake", _raking_rows(), within)
+    monkeypatch.chdir(root)
+    memory, engine = _summary(root), _summary(root, "duckdb")
+    assert memory.account["weighting"]["method"] == "rake"
+    for key, value in memory.account["weighting"].items():  # Kish's numbers from the cells: equal to 1e-15
+        assert engine.account["weighting"][key] == pytest.approx(value, rel=1e-12), key
+    engine.account["weighting"] = memory.account["weighting"]
+    assert_same_summary(memory, engine)
+
+
+def test_raking_through_an_engine_needs_every_row_to_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = _raking_rows()
+    rows[7]["complained"] = ""
+    root = _raking_study(tmp_path / "rake", rows)
+    monkeypatch.chdir(root)
+    with pytest.raises(DataError, match=r"1 used rows have no answer to a raking variable \(complained\)"):
+        _summary(root, "duckdb")
+
+
+def test_raking_through_postgres_equals_numpy(tmp_path: Path, postgres: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    rows = _raking_rows()
+    root = _raking_study(tmp_path / "rake", rows, within=True)
+    monkeypatch.chdir(root)
+    memory = _summary(root)
+    with psycopg.connect(postgres, autocommit=True) as connection:
+        connection.execute("DROP TABLE IF EXISTS raking")
+        connection.execute("CREATE TABLE raking (" + ", ".join(f'"{c}" text' for c in rows[0]) + ", row_no bigint)")
+        with connection.cursor().copy("COPY raking FROM STDIN") as copy:
+            for k, row in enumerate(rows):
+                copy.write_row([*row.values(), k + 1])
+    config = yaml.safe_load((root / "surveyengine.yaml").read_text())
+    del config["data"]
+    config["source"] = {"engine": "postgres", "env": "SE_PG", "table": "raking", "row_column": "row_no"}
+    (root / "surveyengine.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("SE_PG", postgres)
+    engine = _summary(root)
+    for key, value in memory.account["weighting"].items():
+        assert engine.account["weighting"][key] == pytest.approx(value, rel=1e-12), key
+    engine.account["weighting"] = memory.account["weighting"]
+    assert_same_summary(memory, engine, "postgres:raking")
