@@ -7,6 +7,8 @@ cells of two CellStats (now stats.concatenate / stats.merge).
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -587,8 +589,8 @@ def test_property_merged_frequencies_gaps_splits_and_cross_products_equal_one_pa
 @pytest.mark.parametrize("chunk", [None, 37])
 def test_replicate_groups_partition_the_rows_and_add_up_to_the_total(monkeypatch: pytest.MonkeyPatch,
                                                                     chunk: int | None) -> None:
-    """The replicate block per random group: groups of (nearly) equal size that together are every row, each
-    group's sums those of its rows, stratified by cell; the same groups on every run."""
+    """The replicate block per random group: groups that together are every row, each respondent in the group
+    its id hashes to (whatever the order of the rows), each group's sums those of its rows."""
     from dataclasses import replace
 
     from surveyengine.stats import numpy_backend
@@ -607,10 +609,20 @@ def test_replicate_groups_partition_the_rows_and_add_up_to_the_total(monkeypatch
     complete = responses(rich_answers(np.random.default_rng(29), 501, missing=0.0),
                          {"region": np.random.default_rng(30).integers(0, 3, 501)}, wave=np.zeros(501, dtype=int))
     rows_per_group = stats.compute_all(complete, plan).replicates.mm[:, 0, 0]  # unweighted, all answered
-    assert rows_per_group.sum() == 501 and rows_per_group.max() - rows_per_group.min() <= 1
+    hashed = [hashlib.md5(f"R{k}".encode()).digest()[0] % 8 for k in range(501)]
+    np.testing.assert_array_equal(rows_per_group, np.bincount(hashed, minlength=8))
+    assert rows_per_group.min() > 501 / 8 / 2  # every group is well filled
     again = stats.compute_all(r, plan).replicates
     for name in stats.CROSS:
         np.testing.assert_array_equal(getattr(again, name), getattr(groups, name))
+    shuffled = np.random.default_rng(31).permutation(r.n)  # the same respondents in another order
+    reordered = replace(r, answers=np.asfortranarray(r.answers[shuffled]), ids=r.ids[shuffled],
+                        segments={k: v[shuffled] for k, v in r.segments.items()},
+                        wave=r.wave[shuffled] if r.wave is not None else None,
+                        weights=r.weights[shuffled] if r.weights is not None else None)
+    moved = stats.compute_all(reordered, plan).replicates
+    for name in stats.CROSS:
+        np.testing.assert_allclose(getattr(moved, name), getattr(groups, name), rtol=1e-6, atol=1e-6)
     # a random partition: the groups' means differ by sampling noise only, not systematically
     means = groups.xm[:, 2, 2] / groups.mm[:, 2, 2]
     assert means.std() < 0.5

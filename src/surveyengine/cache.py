@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from .study import Study
 
 CACHE_DIR = ".surveyengine-cache"
-FORMAT = 6  # 2: gap_wsum2 and split_wsum2; 3: comments; 4: replicate groups; 5: comment ids and recommend; 6: banners
+FORMAT = 7  # 2: gap_wsum2 and split_wsum2; 3: comments; 4: replicate groups; 5: comment ids and recommend; 6: banners;
+# 7: replicate groups by a hash of the id
 MAX_EXCLUSIONS_KEPT = 10_000
 
 

@@ -1042,6 +1042,29 @@ def _quality_flags(q: Questionnaire, quality: Any, numeric: list[Item], answers:
     return flags
 
 
+def rake_item_codes(q: Questionnaire, variable: str, labels: list[str], values: np.ndarray
+                    ) -> tuple[np.ndarray, list[str]]:
+    """Per stored answer of a raking item (NaN: none): the position of its target label, -1 when it has none;
+    and the answered codes without a target share, as messages show them."""
+    answered = ~np.isnan(values)
+    item = q.item(variable)
+    options = list(q.choices[item.choices].options) if item.choices in q.choices else []
+    text_codes = [_code_text(c) for c in options] if any(isinstance(c, str) for c in options) else None
+    codes = np.full(values.size, -1, dtype=np.int64)
+    for position, label in enumerate(labels):
+        if text_codes is not None:  # text codes are stored as their 1-based position in the list
+            if label in text_codes:
+                codes[values == text_codes.index(label) + 1] = position
+            continue
+        try:
+            codes[values == float(label)] = position
+        except ValueError:
+            continue
+    found = np.unique(values[answered & (codes < 0)])
+    unknown = sorted(text_codes[int(v) - 1] if text_codes is not None else _code_text(float(v)) for v in found)
+    return codes, unknown
+
+
 def _apply_raking(study: Study, responses: Responses) -> None:
     from .raking import RakeVariable, rake
 
@@ -1070,22 +1093,7 @@ def _apply_raking(study: Study, responses: Responses) -> None:
             if not answered.all():
                 unanswered.append((target.variable, columns.get(target.variable, target.variable), ~answered))
             keep &= answered
-            item = q.item(target.variable)
-            options = list(q.choices[item.choices].options) if item.choices in q.choices else []
-            text_codes = [_code_text(c) for c in options] if any(isinstance(c, str) for c in options) else None
-            codes = np.full(values.size, -1, dtype=np.int64)
-            for position, label in enumerate(labels):
-                if text_codes is not None:  # text codes are stored as their 1-based position in the list
-                    if label in text_codes:
-                        codes[values == text_codes.index(label) + 1] = position
-                    continue
-                try:
-                    codes[values == float(label)] = position
-                except ValueError:
-                    continue
-            found = np.unique(values[answered & (codes < 0)])
-            unknown = sorted(text_codes[int(v) - 1] if text_codes is not None else _code_text(float(v))
-                             for v in found)
+            codes, unknown = rake_item_codes(q, target.variable, labels, values)
             if unknown:
                 raise DataError(f"cannot rake on '{target.variable}': no target share for "
                                 f"{', '.join(unknown)}", shown)

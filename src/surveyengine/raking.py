@@ -108,27 +108,35 @@ def _cap(fitted: np.ndarray, limit: np.ndarray, total: float) -> np.ndarray:
 
 def rake(variables: Sequence[RakeVariable], base: np.ndarray | None = None, *, max_iterations: int = 100,
          tolerance: float = 1e-6, cap: float | None = None, groups: np.ndarray | None = None,
-         where: str | None = None, group_labels: Sequence[str] | None = None) -> RakeResult:
+         where: str | None = None, group_labels: Sequence[str] | None = None, counts: np.ndarray | None = None,
+         squares: np.ndarray | None = None) -> RakeResult:
     """Weights that make the sample's margins match the targets (separately within each group, if given).
 
     ``groups`` are codes into ``group_labels``, the units of the segment ``where``
     (both only name a unit in messages).
+
+    Each row is a respondent, or, with ``counts``, a joint cell of the raking variables (and the group)
+    that many respondents fall into: ``base`` is then the sum of their base weights and ``squares`` the sum
+    of their squares, and the result's weights are the cells' sums of the raked weights (divide by
+    ``base`` for the factor every respondent of the cell gets). An engine rakes this way on a ``GROUP BY``.
     """
-    n = variables[0].codes.size if variables else 0
-    base = np.ones(n) if base is None else base.astype(float)
+    rows_given = variables[0].codes.size if variables else 0
+    base = np.ones(rows_given) if base is None else base.astype(float)
+    multiplicity = np.ones(rows_given) if counts is None else counts.astype(float)
+    n = float(multiplicity.sum())
     weights = base.copy()
     iterations, converged, max_error = 0, True, 0.0
-    group_ids = np.zeros(n, dtype=np.int64) if groups is None else groups
+    group_ids = np.zeros(rows_given, dtype=np.int64) if groups is None else groups
     for group in np.unique(group_ids):
         rows = np.flatnonzero(group_ids == group)
         shape = tuple(len(v.labels) for v in variables)
         cell = np.ravel_multi_index(tuple(v.codes[rows] for v in variables), shape)
         size = int(np.prod(shape))
         table = np.bincount(cell, weights=base[rows], minlength=size).reshape(shape)
-        counts = np.bincount(cell, minlength=size).reshape(shape)
+        respondents = np.bincount(cell, weights=multiplicity[rows], minlength=size).reshape(shape)
         for axis, variable in enumerate(variables):
             other = tuple(a for a in range(len(shape)) if a != axis)
-            present = counts.sum(axis=other)
+            present = respondents.sum(axis=other)
             for index, label in enumerate(variable.labels):
                 if variable.shares[index] > 0 and present[index] == 0:
                     unit = group_labels[group] if group_labels is not None else group
@@ -136,7 +144,7 @@ def rake(variables: Sequence[RakeVariable], base: np.ndarray | None = None, *, m
                     raise DataError(f"cannot rake: target {variable.name} = {label!r} "
                                     f"({variable.shares[index]:.1%}) has no respondents{scope}")
         fitted, used, ok, error = rake_table(table, [v.shares for v in variables], max_iterations=max_iterations,
-                                             tolerance=tolerance, cap=cap, counts=counts)
+                                             tolerance=tolerance, cap=cap, counts=respondents)
         factor = np.divide(fitted, table, out=np.zeros_like(fitted), where=table > 0).reshape(-1)
         weights[rows] = base[rows] * factor[cell]
         iterations = max(iterations, used)
@@ -144,5 +152,12 @@ def rake(variables: Sequence[RakeVariable], base: np.ndarray | None = None, *, m
         max_error = max(max_error, error)
     if n:
         weights *= n / weights.sum()  # mean weight 1: weighted bases read as respondents
-    efficiency, effective = kish(weights)
+    if counts is None:
+        efficiency, effective = kish(weights)
+    else:  # per respondent: base weight times the cell's factor, so the squares scale by the factor squared
+        factor = np.divide(weights, base, out=np.zeros_like(weights), where=base > 0)
+        total = float(weights.sum())
+        sum_squares = float((factor**2 * (base**2 if squares is None else squares)).sum())
+        effective = total**2 / sum_squares if sum_squares else 0.0
+        efficiency = effective / n if n else 0.0
     return RakeResult(weights, iterations, converged, max_error, efficiency, effective)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,9 @@ class Engine:
     """A connection that runs DuckDB-dialect SQL (transpiled where needed) and returns Arrow tables."""
 
     dialect = "duckdb"
+    # runs in this process: the statistics pass reads its rows as Arrow batches (no network in between)
+    # instead of aggregating in SQL (stats/sql_backend.py says why)
+    in_process = False
 
     def __init__(self, name: str, secrets: tuple[str, ...] = ()) -> None:
         self.name = name  # the source as messages show it
@@ -85,6 +89,17 @@ class Engine:
         except Exception as exc:
             raise self.error(exc, "the engine failed") from None
 
+    def batches(self, sql: str, rows: int) -> Iterator[pa.RecordBatch]:
+        """The result as Arrow record batches of about ``rows`` rows (engines that run in this process)."""
+        self.queries += 1
+        try:
+            yield from self._batches(self.translate(sql), rows)
+        except Exception as exc:
+            raise self.error(exc, "the engine failed") from None
+
+    def _batches(self, sql: str, rows: int) -> Iterator[pa.RecordBatch]:  # pragma: no cover
+        raise NotImplementedError
+
     def _arrow(self, sql: str) -> pa.Table:  # pragma: no cover - every engine has its own
         raise NotImplementedError
 
@@ -117,6 +132,7 @@ def _kind_of_arrow(kind: Any) -> str:
 
 class DuckDBEngine(Engine):
     dialect = "duckdb"
+    in_process = True
 
     def __init__(self, name: str, database: str = ":memory:", memory_limit: str | None = None) -> None:
         super().__init__(name)
@@ -137,6 +153,9 @@ class DuckDBEngine(Engine):
 
     def _execute(self, sql: str) -> None:
         self.connection.execute(sql)
+
+    def _batches(self, sql: str, rows: int) -> Iterator[pa.RecordBatch]:
+        yield from self.connection.sql(sql).to_arrow_reader(rows)
 
     def schema(self, relation: str) -> dict[str, str]:
         table = self.arrow(f"SELECT * FROM {relation} AS source_rows LIMIT 0")

@@ -7,9 +7,12 @@ A fixed number of statements per build, whatever the number of segments, waves a
 3. ``CREATE TEMP TABLE clean``: every rule applied to every row, once (``rules.py``);
 4. the row account: per file, rows read and the count of every rule, exclusion and quality flag;
 5. the first offending rows of each rule and the first excluded rows (only when there are any), bounded;
-6. the cell statistics and 7. the unit cross-products (``stats/sql_backend.py``), and one query of
-   banner cells per question whose answers make banner columns (only when banners declare them);
-8. the latest open answers, bounded by ``max_comments``;
+6. the statistics (``stats/sql_backend.py``): in an engine that runs in this process (DuckDB), the used
+   rows' labels and then the rows as Arrow batches for the numpy pass (banner cells included); in any
+   other, the cell statistics, the unit cross-products, with a bootstrap the replicate groups'
+   cross-products, and one query of banner cells per question whose answers make banner columns (only
+   when banners declare them), as SQL aggregates;
+7. the latest open answers, bounded by ``max_comments``;
 
 plus two ``CREATE TEMP VIEW`` statements that name the quality checks and the used rows. Only these
 results travel back: kilobytes to megabytes, whatever the number of respondents.
@@ -58,9 +61,6 @@ def summarise(study: Study, source: Source, say: Any = None) -> Summary:
     say = say or (lambda message: None)
     q = study.questionnaire
     config = study.config
-    if q.weights is not None and q.weights.rake:
-        raise DataError("raking to population targets is not available for an engine source yet; "
-                        "export the responses to files (see docs/warehouse.md)", str(study.config_path))
     engine, relation, files = connect(study, source)
     try:
         from_files = relation.startswith("(SELECT * EXCLUDE")
@@ -119,23 +119,41 @@ def summarise(study: Study, source: Source, say: Any = None) -> Summary:
         splan = stats.plan_for(q, tuple(plan.items))
         weight = "w"
         keys = [f"s{i}" for i in range(len(plan.segments))] + (["wave"] if plan.wave else [])
-        rel_sql = (f"(SELECT {', '.join(keys + [weight] + [f'x{k}' for k in range(len(plan.items))])} FROM used)")
+        used_rows = "used"
+        weighting: dict[str, Any] = {}
+        if q.weights is not None and q.weights.rake:
+            say(f"raking to the population targets in {engine.name}")
+            used_rows, weighting = _rake(engine, study, plan, findings)
+            weight = "raked_w AS w"
+        rel_sql = (f"(SELECT {', '.join(keys + [weight, 'id'] + [f'x{k}' for k in range(len(plan.items))])} "
+                   f"FROM {used_rows})")
         rel = sql_backend.Relation(rel_sql, len(plan.segments), plan.wave)
-        cells = engine.arrow(sql_backend.cell_query(splan, rel))
-        unit_sql = sql_backend.unit_query(splan, rel)
-        units = engine.arrow(unit_sql) if unit_sql else None
-        study_stats, segment_labels, wave_list = sql_backend.to_stats(splan, plan.segments, plan.wave, cells, units)
-        banners = {item_id: sql_backend.banner_stats(splan, item_id, engine.arrow(
-            sql_backend.banner_query(splan, "used", item_id))) for item_id in banner_questions(study, splan)}
-        if banners:
-            study_stats = replace(study_stats, banners=banners)
+        questions = banner_questions(study, splan)
+        if engine.in_process:
+            labels_sql = sql_backend.labels_query(rel)
+            study_stats, segment_labels, wave_list = sql_backend.stream_stats(
+                splan, rel, plan.segments, q.weights is not None, engine.arrow(labels_sql) if labels_sql else None,
+                engine.batches(sql_backend.stream_query(splan, rel, q.weights is not None), sql_backend.STREAM_ROWS),
+                questions)
+        else:
+            cells = engine.arrow(sql_backend.cell_query(splan, rel))
+            unit_sql = sql_backend.unit_query(splan, rel)
+            units = engine.arrow(unit_sql) if unit_sql else None
+            replicate_sql = sql_backend.replicate_query(splan, rel)
+            replicates = engine.arrow(replicate_sql) if replicate_sql else None
+            study_stats, segment_labels, wave_list = sql_backend.to_stats(splan, plan.segments, plan.wave, cells,
+                                                                          units, replicates)
+            banners = {item_id: sql_backend.banner_stats(splan, item_id, engine.arrow(
+                sql_backend.banner_query(splan, "used", item_id))) for item_id in questions}
+            if banners:
+                study_stats = replace(study_stats, banners=banners)
         labels = Labels(segment_labels, wave_list)
 
         comments = None
         items = [i for i in text_items(q) if i in plan.texts]
         if items:
             comments = _comments(engine, plan, items, labels, q, source.max_comments, CommentTable, _yes_values)
-        account["weighting"] = {}
+        account["weighting"] = weighting
         findings.sort(key=lambda p: (files.index(p.location.path) if p.location.path in files else -1,
                                      p.location.row or 0, str(p.location.column)))
         bad_rows = account.pop("_bad_rows")
@@ -317,3 +335,83 @@ def _comments(engine: Any, plan: Plan, items: list[str], labels: Any, q: Any, li
     return table_class(items, np.array(rows.column("item").to_pylist(), dtype=np.int16),
                        rows.column("text").to_pylist(), wave, segments, score_values, complained,
                        [str(v) for v in rows.column("id").to_pylist()], recommend_values)
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return f"CAST({float(value)!r} AS DOUBLE)"
+
+
+def _rake(engine: Any, study: Study, plan: Plan, findings: list[Problem]) -> tuple[str, dict[str, Any]]:
+    """Rake on the aggregated margins: one ``GROUP BY`` of the raking variables' joint cells (and the
+    ``within`` segment's units) with their respondents, sums of base weights and of their squares; the
+    iterations run on that table in numpy (``raking.rake``), and the rows get their cell's factor through
+    a join. Returns the used rows with the raked weight ``w``, and the weighting report."""
+    from ..data import rake_item_codes
+    from ..raking import RakeVariable, rake
+    from ..stats.sql_backend import _labels
+
+    q = study.questionnaire
+    weights = q.weights
+    assert weights is not None
+    shown = study.display(study.questionnaire_path)
+    within = {t.within for t in weights.rake}
+    if len(within) > 1:
+        raise DataError("raking targets must all name the same 'within' segment, or none: "
+                        + ", ".join(f"{t.variable} ({'within ' + t.within if t.within else 'overall'})"
+                                    for t in weights.rake), shown)
+    segment_id = next(iter(within))
+    columns = [f"s{plan.segments.index(t.variable)}" if t.variable in plan.segments else
+               f"x{plan.items.index(t.variable)}" for t in weights.rake]
+    keys = list(dict.fromkeys(columns + ([f"s{plan.segments.index(segment_id)}"] if segment_id else [])))
+    aliases = [f"k{n}" for n in range(len(keys))]
+    cells = engine.arrow(f"SELECT {', '.join(f'{c} AS {a}' for c, a in zip(keys, aliases))}, COUNT(*) AS n, "
+                         f"SUM(w) AS sw, SUM(w * w) AS sw2 FROM used GROUP BY {', '.join(keys)}")
+    values = {a: cells.column(a).to_pylist() for a in aliases}
+    unanswered = sum(int(n) for n, *row in zip(cells.column("n").to_pylist(), *values.values())
+                     if any(v is None for v in row))
+    if unanswered:
+        names = ", ".join(t.variable for t in weights.rake if t.variable not in plan.segments)
+        raise DataError(f"{unanswered:,} used rows have no answer to a raking variable ({names}); through an "
+                        "engine, raking needs every used row to answer them: build from files, where such rows "
+                        "are excluded and listed (see docs/warehouse.md)", shown)
+    variables = []
+    for target, column in zip(weights.rake, columns):
+        labels = [str(k) for k in target.shares]
+        shares = np.asarray(list(target.shares.values()), dtype=float)
+        found = values[aliases[keys.index(column)]]
+        if target.variable in plan.segments:
+            unknown = sorted({str(v) for v in found if str(v) not in labels})
+            codes = np.array([labels.index(str(v)) if str(v) in labels else -1 for v in found], dtype=np.int64)
+            if unknown:
+                raise DataError(f"cannot rake on '{target.variable}': no target share for "
+                                f"{', '.join(repr(u) for u in unknown)}", shown)
+        else:
+            codes, unknown_codes = rake_item_codes(q, target.variable, labels, np.asarray(found, dtype=float))
+            if unknown_codes:
+                raise DataError(f"cannot rake on '{target.variable}': no target share for "
+                                f"{', '.join(unknown_codes)}", shown)
+        variables.append(RakeVariable(target.variable, codes, labels, shares))
+    groups = group_labels = None
+    if segment_id:
+        group_labels = _labels(values[aliases[keys.index(f"s{plan.segments.index(segment_id)}")]])
+        position = {label: k for k, label in enumerate(group_labels)}
+        groups = np.array([position[str(v)] for v in values[aliases[keys.index(
+            f"s{plan.segments.index(segment_id)}")]]], dtype=np.int64)
+    base = np.asarray(cells.column("sw").to_pylist(), dtype=float)
+    result = rake(variables, base=base, max_iterations=weights.max_iterations, tolerance=weights.tolerance,
+                  cap=weights.cap, groups=groups, where=segment_id, group_labels=group_labels,
+                  counts=np.asarray(cells.column("n").to_pylist(), dtype=float),
+                  squares=np.asarray(cells.column("sw2").to_pylist(), dtype=float))
+    factor = np.divide(result.weights, base, out=np.zeros_like(base), where=base > 0)
+    rows = ", ".join("(" + ", ".join([_literal(values[a][c]) for a in aliases] + [_literal(float(factor[c]))]) + ")"
+                     for c in range(cells.num_rows))
+    join = " AND ".join(f"u.{key} = rk.{alias}" for key, alias in zip(keys, aliases))
+    raked = (f"(SELECT u.*, u.w * rk.f AS raked_w FROM used AS u JOIN (VALUES {rows}) AS rk({', '.join(aliases)}, "
+             f"f) ON {join}) AS raked")
+    if not result.converged:
+        findings.append(Problem(f"raking did not converge in {result.iterations} iterations (largest margin "
+                                f"error {result.max_error:.2g}); weights are approximate", Location(shown),
+                                "warning"))
+    return raked, {"method": "rake", **result.as_dict()}

@@ -12,20 +12,20 @@ runs per row or per (cell, item) pair; one runs per unit.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..workers import worker_count
-from .cells import CellStats, UnitCross
+from .cells import CROSS, CellStats, UnitCross, merge
 from .plan import StatsPlan, answer_slots, banner_plan
 
 if TYPE_CHECKING:
     from ..data import Responses
 
 _UNIT_CHUNK_ROWS = 1 << 16
-REPLICATE_SEED = 20260101  # the random order within cells that makes the replicate groups
 
 
 @dataclass(frozen=True)
@@ -144,13 +144,12 @@ def compute_all(responses: Responses, plan: StatsPlan | None = None, scores: np.
 
     gaps = _gaps(responses, plan, cell, cells, weights)
     splits = _splits(responses, plan, scores, cell, cells, weights)
-    # rows in cell order, in a seeded random order within each cell: the replicate groups are then every
-    # R-th row of that order, a random partition stratified by cell at no cost (see _cross)
-    shuffled = np.random.default_rng(REPLICATE_SEED).permutation(n) if plan.replicates else np.arange(n)
-    order = shuffled[np.argsort(cell[shuffled], kind="stable")]
+    order = np.argsort(cell, kind="stable")
     bounds = np.searchsorted(cell[order], np.arange(cells + 1))
-    block_cells, block_units, block_replicates = _cross(responses, plan, scores, order, bounds, unit_of_cell,
-                                                        unit_codes.shape[0], weights if weighted else None)
+    groups = replicate_groups(responses.ids, plan.replicates) if plan.replicates else None
+    block_cells, block_units, block_replicates = cross_products(
+        BlockColumns.of(responses, plan, scores), plan, order, bounds, unit_of_cell, unit_codes.shape[0],
+        weights if weighted else None, groups)
     segment_codes = {s: unit_codes[unit_of_cell, i].astype(np.int32) for i, s in enumerate(responses.segments)}
     cell_stats = CellStats(
         items=plan.items,
@@ -204,6 +203,31 @@ def with_answer_slots(cells: CellStats, item_id: str, slot_of_cell: np.ndarray, 
                    wave_codes=np.zeros(slots, dtype=np.int32))
 
 
+def merge_all(parts: list[StudyStats]) -> StudyStats:
+    """Statistics of separate passes over rows coded against the same labels (batches of one relation), as
+    one: cells, units and banner answers with the same codes are added, replicate groups group by group."""
+    cells = merge([p.cells for p in parts])
+    segments = list(cells.segment_codes)
+
+    def unit_codes(codes: dict[str, np.ndarray], size: int) -> np.ndarray:
+        return np.stack([codes[s] for s in segments], axis=1) if segments else np.zeros((size, 1), np.int32)
+
+    _, unit_of_cell = np.unique(unit_codes(cells.segment_codes, cells.cells), axis=0, return_inverse=True)
+    units = None
+    if parts[0].units is not None:
+        joined = UnitCross(parts[0].units.variables,
+                           {s: np.concatenate([p.units.segment_codes[s] for p in parts]) for s in segments},
+                           **{name: np.concatenate([getattr(p.units, name) for p in parts]) for name in CROSS})
+        combos, inverse = np.unique(unit_codes(joined.segment_codes, joined.units), axis=0, return_inverse=True)
+        units = joined.group(inverse.reshape(-1), combos.shape[0])
+    replicates = None
+    if parts[0].replicates is not None:
+        replicates = replace(parts[0].replicates, **{name: sum(getattr(p.replicates, name) for p in parts)
+                                                     for name in CROSS})
+    banners = {question: merge([p.banners[question] for p in parts]) for question in parts[0].banners}
+    return StudyStats(cells, units, unit_of_cell.reshape(-1).astype(np.int64), replicates, banners)
+
+
 def compute(responses: Responses, plan: StatsPlan | None = None) -> CellStats:
     """The cell statistics alone (see :func:`compute_all` for the per-unit cross-products too)."""
     return compute_all(responses, plan).cells
@@ -250,21 +274,44 @@ def _splits(responses: Responses, plan: StatsPlan, scores: np.ndarray, cell: np.
     return out
 
 
-class _Columns:
+def replicate_groups(ids: Any, groups: int) -> np.ndarray:
+    """Each respondent's replicate group: the first byte of the MD5 of their id, modulo ``groups``.
+
+    A hash of the id, not of the row's position, so that every backend (an engine computes ``md5(id)`` in
+    SQL, see ``sql_backend.replicate_sql``) puts a respondent in the same group, whatever the order of
+    the rows or the split into files. MD5 is a fixed, well-mixed function of the id, so the groups are a
+    random partition of the respondents (unstratified: group sizes vary by about their square root);
+    256 is a multiple of ``groups``, so each group is equally likely.
+    """
+    if 256 % groups:
+        raise ValueError(f"replicate groups must divide 256, not {groups}")
+    values = ids.to_pylist() if hasattr(ids, "to_pylist") else list(ids)
+    first = np.fromiter((hashlib.md5(str(v).encode("utf-8")).digest()[0] for v in values), dtype=np.uint8,
+                        count=len(values))
+    return (first % groups).astype(np.int64)
+
+
+class BlockColumns:
     """The block's variables, ready to gather: small whole answers as int8 (-1 = missing), which keeps a
     million-row column in 1 MB of cache and makes the random-access gather several times faster."""
 
-    def __init__(self, responses: Responses, plan: StatsPlan, scores: np.ndarray, block: tuple[int, ...]) -> None:
+    def __init__(self, sources: list[tuple[bool, np.ndarray]]) -> None:
+        self.sources = sources  # per block variable: (compact int8?, values per row)
+
+    @classmethod
+    def of(cls, responses: Responses, plan: StatsPlan, scores: np.ndarray) -> BlockColumns:
+        block = plan.item_block if plan.item_block else plan.factor_block
         items = len(plan.items)
         small = {k for k, low, d in zip(plan.discrete, plan.discrete_low, range(len(plan.discrete)))
                  if low >= 0 and low + plan.values - 1 <= 127}
-        self.sources: list[tuple[bool, np.ndarray]] = []
+        sources: list[tuple[bool, np.ndarray]] = []
         for v in block:
             source = responses.answers[:, v] if v < items else scores[:, v - items]
             compact = v in small
             if compact:
                 source = np.where(np.isnan(source), -1, source).astype(np.int8)
-            self.sources.append((compact, source))
+            sources.append((compact, source))
+        return cls(sources)
 
     def gather(self, rows: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, ...]:
         """For the given rows: zero-filled values, their squares, the answered mask (column-major float32),
@@ -287,15 +334,16 @@ class _Columns:
         return xz, xz * xz, m, xz * w32, m * w32
 
 
-def _cross(responses: Responses, plan: StatsPlan, scores: np.ndarray, order: np.ndarray, bounds: np.ndarray,
-           unit_of_cell: np.ndarray, units: int, weights: np.ndarray | None
-           ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None, dict[str, np.ndarray] | None]:
+def cross_products(columns: BlockColumns, plan: StatsPlan, order: np.ndarray, bounds: np.ndarray,
+                   unit_of_cell: np.ndarray, units: int, weights: np.ndarray | None, groups: np.ndarray | None
+                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None, dict[str, np.ndarray] | None]:
     """Pairwise cross-products: the item block per unit, the factor block per cell, the replicate block per
-    random group (the chunk's rows regrouped by their random group: one batched product, like the cells).
+    replicate group (``groups``: each row's group; the chunk's rows sorted by group, one batched product).
 
-    Rows are gathered in cell order a chunk of whole units at a time, so every
-    unit and every cell is a contiguous slice; the item block is one set of
-    float32 matrix products per unit, the factor block one batched matrix
+    ``columns`` holds the item block's variables (the factor block's when there is no item block);
+    ``order`` lists the rows in cell order and ``bounds`` where each cell starts in it. Rows are gathered
+    in cell order a chunk of whole units at a time, so every unit and every cell is a contiguous slice; the
+    item block is one set of float32 matrix products per unit, the factor block one batched matrix
     product over the chunk's cells, padded to the largest cell (zeros add nothing).
     Products of at most ``_UNIT_CHUNK_ROWS`` rows in float32 are exact for
     whole answers up to 15 (sums below 2^24), and accumulate in float64; factor
@@ -313,10 +361,10 @@ def _cross(responses: Responses, plan: StatsPlan, scores: np.ndarray, order: np.
     positions = {v: j for j, v in enumerate(block)}
     small_columns = [positions[v] for v in plan.factor_block]
     cell_start = np.searchsorted(unit_of_cell, np.arange(units + 1))  # cells are numbered unit-major
-    columns = _Columns(responses, plan, scores, block)
-    groups = plan.replicates if plan.replicate_block and all(v in positions for v in plan.replicate_block) else 0
+    replicates = plan.replicates if groups is not None and plan.replicate_block and \
+        all(v in positions for v in plan.replicate_block) else 0
     width = len(plan.replicate_block)
-    per_group = {name: np.zeros((groups, width, width)) for name in names} if groups else None
+    per_group = {name: np.zeros((replicates, width, width)) for name in names} if replicates else None
     replicate_columns = [positions[v] for v in plan.replicate_block]
     chunks = []  # whole units, up to the chunk size of rows (a larger unit is split into pieces below)
     u = 0
@@ -330,7 +378,7 @@ def _cross(responses: Responses, plan: StatsPlan, scores: np.ndarray, order: np.
     def run(share: list[tuple[int, int]]) -> dict[str, np.ndarray] | None:
         """One worker's chunks. Units and cells of different chunks are disjoint, so the per-unit and per-cell
         sums are written in place; the replicate groups span every chunk and are summed per worker."""
-        mine = {name: np.zeros((groups, width, width)) for name in names} if groups else None
+        mine = {name: np.zeros((replicates, width, width)) for name in names} if replicates else None
         for u, last in share:
             start, stop = bounds[cell_start[u]], bounds[cell_start[last]]
             for piece in range(start, stop, _UNIT_CHUNK_ROWS):
@@ -354,8 +402,11 @@ def _cross(responses: Responses, plan: StatsPlan, scores: np.ndarray, order: np.
                     for name, value in zip(names, _batched(edges, *operands)):
                         per_cell[name][first_cell:last_cell] += value
                 if mine is not None:
-                    operands = [a[:, replicate_columns] for a in (xz, x2, m, right_x, right_m)]
-                    for name, value in zip(names, _by_group(piece, groups, operands)):
+                    group = groups[rows]  # type: ignore[index]
+                    by_group = np.argsort(group, kind="stable")
+                    edges = np.searchsorted(group[by_group], np.arange(replicates + 1))
+                    operands = [a[by_group][:, replicate_columns] for a in (xz, x2, m, right_x, right_m)]
+                    for name, value in zip(names, _batched(edges, *operands)):
                         mine[name] += value
         return mine
 
@@ -378,23 +429,6 @@ def _cross(responses: Responses, plan: StatsPlan, scores: np.ndarray, order: np.
             for name in names:
                 per_group[name] += partial[name]  # type: ignore[index]
     return per_cell, per_unit, per_group
-
-
-def _by_group(start: int, groups: int, operands: list[np.ndarray]) -> tuple[np.ndarray, ...]:
-    """Per replicate group, the four cross-products of rows ``start, start+1, ...`` whose group is their
-    position modulo ``groups``: zero rows pad the chunk to whole rounds, then one batched product."""
-    front = start % groups
-    rows = operands[0].shape[0]
-    back = (-(front + rows)) % groups
-    shaped = []
-    for a in operands:
-        padded = np.zeros((front + rows + back, a.shape[1]), dtype=np.float32)
-        padded[front:front + rows] = a
-        shaped.append(padded.reshape(-1, groups, a.shape[1]).transpose(1, 0, 2).copy())  # (group, round, variable)
-    xz, x2, m, right_x, right_m = shaped
-    left_x, left_x2, left_m = (np.ascontiguousarray(a.transpose(0, 2, 1)) for a in (xz, x2, m))
-    return ((left_x @ right_x).astype(np.float64), (left_x @ right_m).astype(np.float64),
-            (left_x2 @ right_m).astype(np.float64), (left_m @ right_m).astype(np.float64))
 
 
 def _batched(edges: np.ndarray, xz: np.ndarray, x2: np.ndarray, m: np.ndarray, right_x: np.ndarray,

@@ -42,8 +42,9 @@ Cross-products, pairwise-complete (for correlations, regressions, reliability)
     segment unit, hierarchy roll-up and total. Per unit and wave the base is
     too small for a model of fifty variables anyway.
   - the *replicate block* (factor scores, outcomes and the structural model's
-    indicators) per *replicate group*: every row is assigned at random (seeded,
-    by its position) to one of ``replicates`` groups. Resampling whole groups
+    indicators) per *replicate group*: every respondent is assigned to one of ``replicates`` groups
+    by a hash of their id (the first byte of its MD5, modulo ``replicates``: the same group in
+    every backend, whatever the order of the rows). Resampling whole groups
     with replacement is a nonparametric bootstrap of the total that needs no
     rows downstream (the random-groups method of survey sampling); groups of
     separate passes merge by addition like everything else.
