@@ -425,3 +425,124 @@ def test_postgres_engine_takes_a_fixed_number_of_queries(demo: Path, tmp_path: P
     monkeypatch.setattr(engines.PostgresEngine, "close", close)
     _summary(root)
     assert seen and seen[0] <= 12, seen  # whatever the number of segments, waves and items
+
+
+# --------------------------------------------------------------------------- Spark
+
+@pytest.fixture(scope="module")
+def spark() -> Any:
+    """One local Spark session (local[2], loopback only) for these tests: its JVM starts once, in about 7 s.
+    Without pyspark or Java these tests skip, saying how to install them; under CI=true they fail instead."""
+    message = None
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        message = "pyspark is not installed: pip install 'surveyengine[spark]' to run these tests"
+    if message is None and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        message = "Java is not installed: apt-get install openjdk-17-jre-headless (Debian) to run these tests"
+    if message is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from surveyengine.engines.spark import local_session
+
+    session = local_session("local[2]")
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+def _spark_study(root: Path, rows: list[dict[str, str]], source: dict[str, Any], config: dict[str, Any]) -> Path:
+    """The mini study from files, and the same study whose source is Spark."""
+    _mini(root / "files", rows, config)
+    engine = _mini(root / "spark", rows, config)
+    settings_ = yaml.safe_load((engine / "surveyengine.yaml").read_text())
+    del settings_["data"]
+    settings_["source"] = source
+    (engine / "surveyengine.yaml").write_text(yaml.safe_dump(settings_))
+    return root
+
+
+FIXED_ROWS = [{"respondent_id": f"R{k % 37}", "region": ["North", "South", "", "East"][k % 4],
+               "date": ["2026-01-15", "2026-02", "bad"][k % 3],
+               **{item: ["1", "5", "9", "7", "", "x", "3"][(k * m) % 7]
+                  for m, item in enumerate(("quality", "price", "staff", "speed", "overall"), start=1)},
+               "complained": ["1", "2", "9", ""][k % 4], "age": ["34", "", "abc"][k % 3],
+               "weight": ["1", "0.5", "2.25", "0"][k % 4], "comment": ["", "fine", "很好"][k % 3]}
+              for k in range(120)]
+
+
+def _summary_in(root: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The summary of a study run from its folder, so that files are named as the study names them."""
+    monkeypatch.chdir(root)
+    return _summary(root)
+
+
+def test_statistics_from_spark_parquet_equal_numpy(tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch
+                                                   ) -> None:
+    """Parquet read by Spark: every statistic, the row account, findings named by file and row, comments."""
+    root = _spark_study(tmp_path, FIXED_ROWS, {"engine": "spark", "path": "data/responses.parquet"},
+                        {"validation": {"not_asked": "exclude"}, "quality": {"straightlining_min_items": 2}})
+    memory, engine = _summary_in(root / "files", monkeypatch), _summary_in(root / "spark", monkeypatch)
+    assert_same_summary(memory, engine)
+    assert engine.account["findings_by_rule"]["not_a_number"] > 0  # 'x' in a numeric column: a finding, no guess
+
+
+def test_statistics_from_a_spark_table_equal_numpy(tmp_path: Path, spark: Any) -> None:
+    """A table (here a temporary view of this session) with a column numbering the rows for messages."""
+    root = _spark_study(tmp_path, FIXED_ROWS, {"engine": "spark", "table": "mini_responses", "row_column": "row_no"},
+                        {"quality": {"straightlining_min_items": 2}})
+    from pyspark.sql import functions
+
+    frame = spark.read.parquet(str(root / "files" / "data" / "responses.parquet"))
+    frame.withColumn("row_no", functions.monotonically_increasing_id() + 1).createOrReplaceTempView("mini_responses")
+    memory, engine = _summary(root / "files"), _summary(root / "spark")
+    assert_same_summary(memory, engine, "spark:mini_responses")
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=samples(), policy=st.sampled_from(["missing", "exclude"]))
+def test_random_data_through_spark_equals_numpy(tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch,
+                                                rows: list[dict[str, str]], policy: str) -> None:
+    root = _spark_study(tmp_path / f"s{abs(hash(str(rows))) % 10**8}", rows,
+                        {"engine": "spark", "path": "data/responses.parquet"},
+                        {"validation": {"out_of_range": policy, "not_a_number": policy, "unknown_code": policy,
+                                        "not_asked": policy, "unexpected_column": "warn"},
+                         "quality": {"straightlining": "exclude", "straightlining_min_items": 2}})
+    try:
+        memory = _summary_in(root / "files", monkeypatch)
+    except DataError as error:  # nothing usable: the engine says so too
+        with pytest.raises(DataError) as raised:
+            _summary_in(root / "spark", monkeypatch)
+        assert "no usable responses" in str(error) and "no usable responses" in str(raised.value)
+        return
+    assert_same_summary(memory, _summary_in(root / "spark", monkeypatch))
+
+
+def test_spark_errors_name_the_source(tmp_path: Path, spark: Any) -> None:
+    rows = [{k: v for k, v in row.items() if k != "region"} for row in FIXED_ROWS]
+    root = _spark_study(tmp_path, FIXED_ROWS, {"engine": "spark", "table": "no_region"}, {})
+    spark.createDataFrame(rows).createOrReplaceTempView("no_region")
+    with pytest.raises(DataError, match=r"missing column 'region'") as error:
+        _summary(root / "spark")
+    assert error.value.location.path == "spark:no_region"
+    config = yaml.safe_load((root / "spark" / "surveyengine.yaml").read_text())
+    config["source"]["table"] = "responsez"
+    (root / "spark" / "surveyengine.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(DataError, match="spark:responsez.*responsez"):
+        _summary(root / "spark")
+
+
+def test_spark_connect_refused_keeps_the_token_out(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                   ) -> None:
+    pytest.importorskip("pyspark", reason="pip install 'surveyengine[spark]'")
+    with socket.socket() as probe:  # a port nobody listens on: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("SE_SPARK", f"sc://127.0.0.1:{port}/;token=s3cret-token")
+    root = _engine_study(demo, tmp_path / "study", {"engine": "spark", "env": "SE_SPARK", "table": "responses"})
+    with pytest.raises(DataError) as error:
+        _summary(root)
+    assert "s3cret-token" not in str(error.value) and "cannot connect" in str(error.value)
+    assert "spark:responses" in str(error.value) and "refused" in str(error.value)
