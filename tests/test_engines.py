@@ -1,12 +1,13 @@
-"""The statistics pass inside real engines (DuckDB, PostgreSQL) against the in-memory numpy pass.
+"""The statistics pass inside real engines (DuckDB, PostgreSQL, Spark) against the in-memory numpy pass.
 
 Counts and moments must agree exactly (sums to 1e-9 relative). The numpy pass forms its cross-products
 from float32 products (see stats/numpy_backend.py) while the engines sum in DOUBLE, so cross-products
 agree to 1e-6 relative, and the numbers in results.json to 1e-3 (item-level regressions in small units
 amplify that float32 noise). The engine's are the exact ones: they equal float64 products to 1e-12.
 
-PostgreSQL runs as a throwaway cluster made with Debian's initdb / pg_ctl on a free local port. Without
-it these tests skip, saying how to install it; under CI=true they fail instead.
+PostgreSQL runs as a throwaway cluster made with Debian's initdb / pg_ctl on a free local port, Spark as one
+local[2] session (one JVM) for the module. Without them these tests skip, saying how to install them; under
+CI=true they fail instead.
 """
 
 from __future__ import annotations
@@ -546,3 +547,34 @@ def test_spark_connect_refused_keeps_the_token_out(demo: Path, tmp_path: Path, m
         _summary(root)
     assert "s3cret-token" not in str(error.value) and "cannot connect" in str(error.value)
     assert "spark:responses" in str(error.value) and "refused" in str(error.value)
+
+
+def test_build_from_spark_gives_the_same_results(tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch
+                                                 ) -> None:
+    from click.testing import CliRunner
+
+    from surveyengine.cli import cli
+
+    root = _spark_study(tmp_path, FIXED_ROWS, {"engine": "spark", "path": "data/responses.parquet"},
+                        {"output": {"formats": ["json"]}, "quality": {"straightlining_min_items": 2}})
+    for folder in (root / "files", root / "spark"):
+        monkeypatch.chdir(folder)  # files named as the study names them: data/responses.parquet in both
+        result = CliRunner().invoke(cli, ["build", ".", "--quiet", "--no-cache"])
+        assert result.exit_code == 0, result.output
+    files = json.loads((root / "files" / "site" / "results.json").read_text())
+    engine = json.loads((root / "spark" / "site" / "results.json").read_text())
+    _without_bootstrap_intervals(files, engine)
+    _numbers_close(files, engine)
+
+
+@pytest.mark.slow
+def test_demo_statistics_from_spark_equal_numpy(demo: Path, tmp_path: Path, spark: Any) -> None:
+    """The demo's 50 items: Spark compiles thousands of aggregates, about a minute (docs/warehouse.md)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    pq.write_table(pacsv.read_csv(demo / "data" / "responses.csv"), tmp_path / "responses.parquet")
+    root = _engine_study(demo, tmp_path / "study", {"engine": "spark", "path": "../responses.parquet"})
+    memory, engine = _summary(demo), _summary(root)
+    assert_same_summary(memory, engine, next(iter(engine.account["files"])))
+    assert_exact_cross_products(demo, engine)
