@@ -248,13 +248,13 @@ def engine_pass() -> list[dict[str, Any]]:
              "ratio": engine / memory}]
 
 
-def _spark_session() -> tuple[Any, float, Callable[[], float]]:
+def _spark_session(conf: dict[str, str] | None = None) -> tuple[Any, float, Callable[[], float]]:
     """The local Spark session the engine uses (local[2]), the seconds its JVM took to start, and a clock of
     the JVM's CPU seconds (the JVM is a child process: this process's CPU time does not include it)."""
     from surveyengine.engines.spark import local_session
 
     start = time.perf_counter()
-    session = local_session("local[2]")
+    session = local_session("local[2]", conf)
     session.sql("SELECT 1").collect()
     started = time.perf_counter() - start
     pid = session._jvm.java.lang.ProcessHandle.current().pid()
@@ -307,8 +307,9 @@ def engine_forms_spark() -> list[dict[str, Any]]:
 
 @benchmark
 def engine_pass_spark() -> list[dict[str, Any]]:
-    """The whole summary of the Parquet study through Spark local[2] reading the same file (engines/spark.py),
-    the JVM's start-up timed apart; the in-memory summary beside it, same process. One run each."""
+    """The whole summary of the Parquet study through Spark local[2] (4 GB driver heap) reading the same file
+    (engines/spark.py), the JVM's start-up timed apart; the in-memory summary beside it, same process. One run
+    each."""
     import pyspark
 
     from surveyengine.build import summarise
@@ -321,7 +322,7 @@ def engine_pass_spark() -> list[dict[str, Any]]:
     cpu = time.process_time()
     memory, summary = best_of(1, lambda: summarise(study, pm, lambda message: None, use_cache=False)[0])
     memory_cpu = time.process_time() - cpu
-    session, started, jvm_cpu = _spark_session()
+    session, started, jvm_cpu = _spark_session({"spark.driver.memory": "4g"})  # 1g ran out of heap
     study.config = study.config.model_copy(update={"source": Source(engine="spark", path="data/responses.parquet")})
     cpu, jvm = time.process_time(), jvm_cpu()
     engine, _ = best_of(1, lambda: summarise(study, pm, lambda message: None, use_cache=False)[0])

@@ -430,6 +430,26 @@ def test_postgres_engine_takes_a_fixed_number_of_queries(demo: Path, tmp_path: P
 
 # --------------------------------------------------------------------------- Spark
 
+def test_spark_gets_the_fast_aggregate_forms(demo: Path) -> None:
+    """The cell statistics as Spark runs them: FILTER / COUNT_IF and DOUBLE masks (engine_forms_spark)."""
+    sqlglot = pytest.importorskip("sqlglot", reason="pip install 'surveyengine[spark]'")
+    from surveyengine import stats
+    from surveyengine.data import load_responses
+    from surveyengine.engines.spark import spark_forms
+    from surveyengine.stats import sql_backend
+
+    pm = get_plugin_manager(entry_points=False)
+    study = load_study(demo, pm)
+    plan = stats.plan_for(study.questionnaire, load_responses(study, pm).items)
+    duckdb_sql = sql_backend.cell_query(plan, sql_backend.Relation("used", 2, True))
+    assert "AS INTEGER)" in duckdb_sql  # DuckDB's masked products
+    spark_sql = spark_forms(sqlglot.transpile(duckdb_sql, read="duckdb", write="spark")[0])
+    assert "AS INT)" not in spark_sql
+    assert spark_sql.count("FILTER(WHERE") == len(plan.discrete) * plan.values + len(plan.gaps)
+    assert spark_sql.count("COUNT_IF(") == len(plan.discrete) * plan.values
+    assert "ELSE 1.0 END" not in spark_sql and "ELSE CAST(1.0 AS DOUBLE) END" in spark_sql
+
+
 @pytest.fixture(scope="module")
 def spark() -> Any:
     """One local Spark session (local[2], loopback only) for these tests: its JVM starts once, in about 7 s.

@@ -212,11 +212,14 @@ class SparkEngine(Engine):
 
     def close(self) -> None:
         """Drop this build's views and tables; a local session (and its JVM) stays for the next build."""
-        if self.remote:
-            self.session.stop()
-            return
-        for name in [*self.views, *self.persisted]:
-            self._release(name)
+        try:
+            if self.remote:
+                self.session.stop()
+                return
+            for name in [*self.views, *self.persisted]:
+                self._release(name)
+        except Exception:  # the session is gone (a JVM out of memory): the error that ended the build is the news
+            pass
 
 
 # --------------------------------------------------------------------------- the aggregate forms
