@@ -467,7 +467,13 @@ def spark() -> Any:
         pytest.skip(message)
     from surveyengine.engines.spark import local_session
 
-    session = local_session("local[2]")
+    with socket.socket() as probe:  # the same JVM also serves Spark Connect, on a free loopback port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    session = local_session("local[2]", {"spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
+                                         "spark.connect.grpc.binding.address": "127.0.0.1",
+                                         "spark.connect.grpc.binding.port": str(port)})
+    session.connect_url = f"sc://127.0.0.1:{port}"  # type: ignore[attr-defined]
     try:
         yield session
     finally:
@@ -539,6 +545,24 @@ def test_random_data_through_spark_equals_numpy(tmp_path: Path, spark: Any, monk
         assert "no usable responses" in str(error) and "no usable responses" in str(raised.value)
         return
     assert_same_summary(memory, _summary_in(root / "spark", monkeypatch))
+
+
+def test_statistics_through_spark_connect_equal_numpy(tmp_path: Path, spark: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same pass through a Spark Connect client (the test session's JVM serves it)."""
+    root = _spark_study(tmp_path, FIXED_ROWS, {"engine": "spark", "env": "SE_SPARK", "table": "connect_rows",
+                                               "row_column": "row_no"}, {"quality": {"straightlining_min_items": 2}})
+    from pyspark.sql import functions
+
+    frame = spark.read.parquet(str(root / "files" / "data" / "responses.parquet"))
+    frame.withColumn("row_no", functions.monotonically_increasing_id() + 1).createOrReplaceGlobalTempView(
+        "connect_rows")
+    monkeypatch.setenv("SE_SPARK", spark.connect_url)
+    config = yaml.safe_load((root / "spark" / "surveyengine.yaml").read_text())
+    config["source"]["table"] = "global_temp.connect_rows"  # a Connect session sees global views, not ours
+    (root / "spark" / "surveyengine.yaml").write_text(yaml.safe_dump(config))
+    memory, engine = _summary(root / "files"), _summary(root / "spark")
+    assert_same_summary(memory, engine, "spark:global_temp.connect_rows")
 
 
 def test_spark_errors_name_the_source(tmp_path: Path, spark: Any) -> None:

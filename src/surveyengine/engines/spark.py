@@ -169,34 +169,34 @@ class SparkEngine(Engine):
                 self._release(dropped[1])
                 return
             assert table is not None
-            # computed now, once, and cut from its plan: queries on it are planned as on a stored table
-            frame = self._staged(self.translate(table[2])).localCheckpoint(eager=True)
-            frame.createOrReplaceTempView(table[1])
-            self.persisted[table[1]] = frame
+            self._materialise(table[1], self.translate(table[2]))
         except Exception as exc:
             raise self.error(exc, "the engine failed") from None
 
-    def _staged(self, sql: str) -> Any:
-        """A ``WITH`` query as a DataFrame built stage by stage, each stage analysed once as a temporary view.
+    def _materialise(self, name: str, sql: str) -> None:
+        """A temporary view of the query's rows, computed now, once, and cut from its plan (localCheckpoint),
+        so that the queries reading it are planned as on a stored table.
 
-        Spark's analyzer resolves one level of nesting per pass over the whole plan, so the rules' 30-odd
-        stages of a few hundred columns took over a minute to analyse as one statement (seconds this way).
+        A ``WITH`` query is built stage by stage, each stage analysed once as a temporary view: Spark's
+        analyzer resolves one level of nesting per pass over the whole plan, so the rules' 30-odd stages of a
+        few hundred columns took over a minute to analyse as one statement (seconds this way).
         """
         import sqlglot
 
         tree = sqlglot.parse_one(sql, read="spark")
-        with_ = tree.args.get("with_") or tree.args.get("with")
-        if with_ is None:
-            return self.session.sql(sql)
-        stages = [(cte.alias, cte.this.sql(dialect="spark")) for cte in with_.expressions]
-        tree.set("with_" if "with_" in tree.args else "with", None)
+        key = "with_" if "with_" in tree.args else "with"
+        with_ = tree.args.get(key)
+        stages = [(cte.alias, cte.this.sql(dialect="spark")) for cte in with_.expressions] if with_ else []
+        tree.set(key, None)
         try:
-            for name, body in stages:
-                self.session.sql(body).createOrReplaceTempView(name)
-            return self.session.sql(tree.sql(dialect="spark"))
-        finally:
-            for name, _ in stages:
-                self.session.catalog.dropTempView(name)
+            for stage, body in stages:
+                self.session.sql(body).createOrReplaceTempView(stage)
+            frame = self.session.sql(tree.sql(dialect="spark")).localCheckpoint(eager=True)
+        finally:  # a Spark Connect plan names the views until it runs: dropped only once it has
+            for stage, _ in stages:
+                self.session.catalog.dropTempView(stage)
+        frame.createOrReplaceTempView(name)
+        self.persisted[name] = frame
 
     def _release(self, name: str) -> None:
         self.persisted.pop(name, None)  # its blocks go when the session collects it
