@@ -271,6 +271,92 @@ def engine_pass() -> list[dict[str, Any]]:
              "load_average": os.getloadavg()[0]}]
 
 
+def _spark_session(conf: dict[str, str] | None = None) -> tuple[Any, float, Callable[[], float]]:
+    """The local Spark session the engine uses (local[2]), the seconds its JVM took to start, and a clock of
+    the JVM's CPU seconds (the JVM is a child process: this process's CPU time does not include it)."""
+    from surveyengine.engines.spark import local_session
+
+    start = time.perf_counter()
+    session = local_session("local[2]", conf)
+    session.sql("SELECT 1").collect()
+    started = time.perf_counter() - start
+    pid = session._jvm.java.lang.ProcessHandle.current().pid()
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def jvm_cpu() -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    return session, started, jvm_cpu
+
+
+@benchmark
+def engine_forms_spark() -> list[dict[str, Any]]:
+    """The conditional sums of the statistics pass in each SQL form, on Spark local[2]: 2,000,000 rows
+    (materialised once), 500 groups, 20 value frequencies (w where x = v, and counts: 40 aggregates; the
+    mask products: 20). engines/spark.py writes the fastest forms; best of 3 after a warm-up run, each form
+    measured twice in turn (A B C D E A B C D E) so that the JVM's warming up favours none."""
+    session, started, jvm_cpu = _spark_session()
+    rows = 2_000_000
+    session.sql(f"SELECT id % 500 AS g, CASE WHEN id % 7 = 0 THEN NULL ELSE CAST((id * 2654435761) % 10 + 1 "
+                f"AS DOUBLE) END AS x, CASE WHEN id % 7 = 0 THEN NULL ELSE CAST((id * 40503) % 7 + 1 AS DOUBLE) "
+                f"END AS y, 0.5 + id % 3 AS w FROM range({rows})").localCheckpoint(eager=True) \
+        .createOrReplaceTempView("forms")
+    values = [(c, v) for c in ("x", "y") for v in range(1, 11)]
+    forms = {
+        "SUM(w * CAST(x = v AS INT)), SUM(CAST(x = v AS INT)) (DuckDB's SQL as transpiled)":
+            lambda c, v: [f"SUM(w * CAST({c} = {v} AS INT))", f"SUM(CAST({c} = {v} AS INT))"],
+        "SUM(CASE WHEN x = v THEN w ELSE 0 END), SUM(CASE WHEN x = v THEN 1 ELSE 0 END)":
+            lambda c, v: [f"SUM(CASE WHEN {c} = {v} THEN w ELSE 0 END)", f"SUM(CASE WHEN {c} = {v} THEN 1 ELSE 0 END)"],
+        "SUM(w) FILTER (WHERE x = v), COUNT_IF(x = v) (Ibis's form; engines/spark.py)":
+            lambda c, v: [f"SUM(w) FILTER (WHERE {c} = {v})", f"COUNT_IF({c} = {v})"],
+        "SUM(m * wm) with 1.0 (DECIMAL) masks": lambda c, v: [
+            f"SUM((CASE WHEN {c} = {v} THEN 1.0 ELSE 0.0 END) * (CASE WHEN {c} IS NULL THEN 0.0 ELSE w END))"],
+        "SUM(m * wm) with DOUBLE masks (engines/spark.py)": lambda c, v: [
+            f"SUM((CASE WHEN {c} = {v} THEN CAST(1.0 AS DOUBLE) ELSE CAST(0.0 AS DOUBLE) END) * "
+            f"(CASE WHEN {c} IS NULL THEN CAST(0.0 AS DOUBLE) ELSE w END))"],
+    }
+    out: list[dict[str, Any]] = [{"name": "JVM start-up and first query (once per process)", "seconds": started}]
+    for turn in (1, 2):
+        for name, form in forms.items():
+            sql = f"SELECT g, {', '.join(a for c, v in values for a in form(c, v))} FROM forms GROUP BY g"
+            session.sql(sql).toArrow()
+            cpu = jvm_cpu()
+            seconds, _ = best_of(3, lambda: session.sql(sql).toArrow())
+            out.append({"name": f"{name}, turn {turn}", "seconds": seconds, "jvm_cpu_s_3_runs": jvm_cpu() - cpu,
+                        "rows": rows, "load": os.getloadavg()[0]})
+    return out
+
+
+@benchmark
+def engine_pass_spark() -> list[dict[str, Any]]:
+    """The whole summary of the Parquet study through Spark local[2] (4 GB driver heap) reading the same file
+    (engines/spark.py), the JVM's start-up timed apart; the in-memory summary beside it, same process. One run
+    each."""
+    import pyspark
+
+    from surveyengine.build import summarise
+    from surveyengine.model import Source
+    from surveyengine.plugins import get_plugin_manager
+    from surveyengine.study import load_study
+
+    pm = get_plugin_manager()
+    study = load_study(study_dir("parquet"), pm)
+    cpu = time.process_time()
+    memory, summary = best_of(1, lambda: summarise(study, pm, lambda message: None, use_cache=False)[0])
+    memory_cpu = time.process_time() - cpu
+    session, started, jvm_cpu = _spark_session({"spark.driver.memory": "4g"})  # 1g ran out of heap
+    study.config = study.config.model_copy(update={"source": Source(engine="spark", path="data/responses.parquet")})
+    cpu, jvm = time.process_time(), jvm_cpu()
+    engine, _ = best_of(1, lambda: summarise(study, pm, lambda message: None, use_cache=False)[0])
+    return [{"name": "summary in memory (read Parquet, rules, numpy pass)", "seconds": memory,
+             "cpu_s": memory_cpu, "respondents": summary.account["rows_used"]},
+            {"name": "Spark JVM start-up (once per process)", "seconds": started},
+            {"name": f"summary in Spark {pyspark.__version__} local[2] from the Parquet file", "seconds": engine,
+             "ratio": engine / memory, "python_cpu_s": time.process_time() - cpu, "jvm_cpu_s": jvm_cpu() - jvm,
+             "load": os.getloadavg()[0]}]
+
+
 @benchmark
 def scoring_stage() -> list[dict[str, Any]]:
     """The whole scoring stage: pass, roll-ups, every scorer, comparisons, base rules."""

@@ -1,12 +1,13 @@
-"""The statistics pass inside real engines (DuckDB, PostgreSQL) against the in-memory numpy pass.
+"""The statistics pass inside real engines (DuckDB, PostgreSQL, Spark) against the in-memory numpy pass.
 
 Counts and moments must agree exactly (sums to 1e-9 relative). The numpy pass forms its cross-products
 from float32 products (see stats/numpy_backend.py) while the engines sum in DOUBLE, so cross-products
 agree to 1e-6 relative, and the numbers in results.json to 1e-3 (item-level regressions in small units
 amplify that float32 noise). The engine's are the exact ones: they equal float64 products to 1e-12.
 
-PostgreSQL runs as a throwaway cluster made with Debian's initdb / pg_ctl on a free local port. Without
-it these tests skip, saying how to install it; under CI=true they fail instead.
+PostgreSQL runs as a throwaway cluster made with Debian's initdb / pg_ctl on a free local port, Spark as one
+local[2] session (one JVM) for the module. Without them these tests skip, saying how to install them; under
+CI=true they fail instead.
 """
 
 from __future__ import annotations
@@ -507,3 +508,200 @@ def test_raking_through_postgres_equals_numpy(tmp_path: Path, postgres: str, mon
         assert engine.account["weighting"][key] == pytest.approx(value, rel=1e-12), key
     engine.account["weighting"] = memory.account["weighting"]
     assert_same_summary(memory, engine, "postgres:raking")
+    assert seen and seen[0] <= 12, seen  # whatever the number of segments, waves and items
+
+
+# --------------------------------------------------------------------------- Spark
+
+def test_spark_gets_the_fast_aggregate_forms(demo: Path) -> None:
+    """The cell statistics as Spark runs them: FILTER / COUNT_IF and DOUBLE masks (engine_forms_spark)."""
+    sqlglot = pytest.importorskip("sqlglot", reason="pip install 'surveyengine[spark]'")
+    from surveyengine import stats
+    from surveyengine.data import load_responses
+    from surveyengine.engines.spark import spark_forms
+    from surveyengine.stats import sql_backend
+
+    pm = get_plugin_manager(entry_points=False)
+    study = load_study(demo, pm)
+    plan = stats.plan_for(study.questionnaire, load_responses(study, pm).items)
+    duckdb_sql = sql_backend.cell_query(plan, sql_backend.Relation("used", 2, True))
+    assert "AS INTEGER)" in duckdb_sql  # DuckDB's masked products
+    spark_sql = spark_forms(sqlglot.transpile(duckdb_sql, read="duckdb", write="spark")[0])
+    assert "AS INT)" not in spark_sql
+    assert spark_sql.count("FILTER(WHERE") == len(plan.discrete) * plan.values + len(plan.gaps)
+    assert spark_sql.count("COUNT_IF(") == len(plan.discrete) * plan.values
+    assert "ELSE 1.0 END" not in spark_sql and "ELSE CAST(1.0 AS DOUBLE) END" in spark_sql
+
+
+@pytest.fixture(scope="module")
+def spark() -> Any:
+    """One local Spark session (local[2], loopback only) for these tests: its JVM starts once, in about 7 s.
+    Without pyspark or Java these tests skip, saying how to install them; under CI=true they fail instead."""
+    message = None
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        message = "pyspark is not installed: pip install 'surveyengine[spark]' to run these tests"
+    if message is None and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        message = "Java is not installed: apt-get install openjdk-17-jre-headless (Debian) to run these tests"
+    if message is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from surveyengine.engines.spark import local_session
+
+    with socket.socket() as probe:  # the same JVM also serves Spark Connect, on a free loopback port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    session = local_session("local[2]", {"spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
+                                         "spark.connect.grpc.binding.address": "127.0.0.1",
+                                         "spark.connect.grpc.binding.port": str(port)})
+    session.connect_url = f"sc://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+def _spark_study(root: Path, rows: list[dict[str, str]], source: dict[str, Any], config: dict[str, Any]) -> Path:
+    """The mini study from files, and the same study whose source is Spark."""
+    _mini(root / "files", rows, config)
+    engine = _mini(root / "spark", rows, config)
+    settings_ = yaml.safe_load((engine / "surveyengine.yaml").read_text())
+    del settings_["data"]
+    settings_["source"] = source
+    (engine / "surveyengine.yaml").write_text(yaml.safe_dump(settings_))
+    return root
+
+
+FIXED_ROWS = [{"respondent_id": f"R{k % 37}", "region": ["North", "South", "", "East"][k % 4],
+               "date": ["2026-01-15", "2026-02", "bad"][k % 3],
+               **{item: ["1", "5", "9", "7", "", "x", "3"][(k * m) % 7]
+                  for m, item in enumerate(("quality", "price", "staff", "speed", "overall"), start=1)},
+               "complained": ["1", "2", "9", ""][k % 4], "age": ["34", "", "abc"][k % 3],
+               "weight": ["1", "0.5", "2.25", "0"][k % 4], "comment": ["", "fine", "很好"][k % 3]}
+              for k in range(120)]
+
+
+def _summary_in(root: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The summary of a study run from its folder, so that files are named as the study names them."""
+    monkeypatch.chdir(root)
+    return _summary(root)
+
+
+def test_statistics_from_spark_parquet_equal_numpy(tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch
+                                                   ) -> None:
+    """Parquet read by Spark: every statistic, the row account, findings named by file and row, comments."""
+    root = _spark_study(tmp_path, FIXED_ROWS, {"engine": "spark", "path": "data/responses.parquet"},
+                        {"validation": {"not_asked": "exclude"}, "quality": {"straightlining_min_items": 2}})
+    memory, engine = _summary_in(root / "files", monkeypatch), _summary_in(root / "spark", monkeypatch)
+    assert_same_summary(memory, engine)
+    assert engine.account["findings_by_rule"]["not_a_number"] > 0  # 'x' in a numeric column: a finding, no guess
+
+
+def test_statistics_from_a_spark_table_equal_numpy(tmp_path: Path, spark: Any) -> None:
+    """A table (here a temporary view of this session) with a column numbering the rows for messages."""
+    root = _spark_study(tmp_path, FIXED_ROWS, {"engine": "spark", "table": "mini_responses", "row_column": "row_no"},
+                        {"quality": {"straightlining_min_items": 2}})
+    from pyspark.sql import functions
+
+    frame = spark.read.parquet(str(root / "files" / "data" / "responses.parquet"))
+    frame.withColumn("row_no", functions.monotonically_increasing_id() + 1).createOrReplaceTempView("mini_responses")
+    memory, engine = _summary(root / "files"), _summary(root / "spark")
+    assert_same_summary(memory, engine, "spark:mini_responses")
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=samples(), policy=st.sampled_from(["missing", "exclude"]))
+def test_random_data_through_spark_equals_numpy(tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch,
+                                                rows: list[dict[str, str]], policy: str) -> None:
+    root = _spark_study(tmp_path / f"s{abs(hash(str(rows))) % 10**8}", rows,
+                        {"engine": "spark", "path": "data/responses.parquet"},
+                        {"validation": {"out_of_range": policy, "not_a_number": policy, "unknown_code": policy,
+                                        "not_asked": policy, "unexpected_column": "warn"},
+                         "quality": {"straightlining": "exclude", "straightlining_min_items": 2}})
+    try:
+        memory = _summary_in(root / "files", monkeypatch)
+    except DataError as error:  # nothing usable: the engine says so too
+        with pytest.raises(DataError) as raised:
+            _summary_in(root / "spark", monkeypatch)
+        assert "no usable responses" in str(error) and "no usable responses" in str(raised.value)
+        return
+    assert_same_summary(memory, _summary_in(root / "spark", monkeypatch))
+
+
+def test_statistics_through_spark_connect_equal_numpy(tmp_path: Path, spark: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same pass through a Spark Connect client (the test session's JVM serves it)."""
+    root = _spark_study(tmp_path, FIXED_ROWS, {"engine": "spark", "env": "SE_SPARK", "table": "connect_rows",
+                                               "row_column": "row_no"}, {"quality": {"straightlining_min_items": 2}})
+    from pyspark.sql import functions
+
+    frame = spark.read.parquet(str(root / "files" / "data" / "responses.parquet"))
+    frame.withColumn("row_no", functions.monotonically_increasing_id() + 1).createOrReplaceGlobalTempView(
+        "connect_rows")
+    monkeypatch.setenv("SE_SPARK", spark.connect_url)
+    config = yaml.safe_load((root / "spark" / "surveyengine.yaml").read_text())
+    config["source"]["table"] = "global_temp.connect_rows"  # a Connect session sees global views, not ours
+    (root / "spark" / "surveyengine.yaml").write_text(yaml.safe_dump(config))
+    memory, engine = _summary(root / "files"), _summary(root / "spark")
+    assert_same_summary(memory, engine, "spark:global_temp.connect_rows")
+
+
+def test_spark_errors_name_the_source(tmp_path: Path, spark: Any) -> None:
+    rows = [{k: v for k, v in row.items() if k != "region"} for row in FIXED_ROWS]
+    root = _spark_study(tmp_path, FIXED_ROWS, {"engine": "spark", "table": "no_region"}, {})
+    spark.createDataFrame(rows).createOrReplaceTempView("no_region")
+    with pytest.raises(DataError, match=r"missing column 'region'") as error:
+        _summary(root / "spark")
+    assert error.value.location.path == "spark:no_region"
+    config = yaml.safe_load((root / "spark" / "surveyengine.yaml").read_text())
+    config["source"]["table"] = "responsez"
+    (root / "spark" / "surveyengine.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(DataError, match="spark:responsez.*responsez"):
+        _summary(root / "spark")
+
+
+def test_spark_connect_refused_keeps_the_token_out(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                   ) -> None:
+    pytest.importorskip("pyspark", reason="pip install 'surveyengine[spark]'")
+    with socket.socket() as probe:  # a port nobody listens on: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("SE_SPARK", f"sc://127.0.0.1:{port}/;token=s3cret-token")
+    root = _engine_study(demo, tmp_path / "study", {"engine": "spark", "env": "SE_SPARK", "table": "responses"})
+    with pytest.raises(DataError) as error:
+        _summary(root)
+    assert "s3cret-token" not in str(error.value) and "cannot connect" in str(error.value)
+    assert "spark:responses" in str(error.value) and "refused" in str(error.value)
+
+
+def test_build_from_spark_gives_the_same_results(tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch
+                                                 ) -> None:
+    from click.testing import CliRunner
+
+    from surveyengine.cli import cli
+
+    root = _spark_study(tmp_path, FIXED_ROWS, {"engine": "spark", "path": "data/responses.parquet"},
+                        {"output": {"formats": ["json"]}, "quality": {"straightlining_min_items": 2}})
+    for folder in (root / "files", root / "spark"):
+        monkeypatch.chdir(folder)  # files named as the study names them: data/responses.parquet in both
+        result = CliRunner().invoke(cli, ["build", ".", "--quiet", "--no-cache"])
+        assert result.exit_code == 0, result.output
+    files = json.loads((root / "files" / "site" / "results.json").read_text())
+    engine = json.loads((root / "spark" / "site" / "results.json").read_text())
+    _without_bootstrap_intervals(files, engine)
+    _numbers_close(files, engine)
+
+
+@pytest.mark.slow
+def test_demo_statistics_from_spark_equal_numpy(demo: Path, tmp_path: Path, spark: Any) -> None:
+    """The demo's 50 items: Spark compiles thousands of aggregates, about a minute (docs/warehouse.md)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    pq.write_table(pacsv.read_csv(demo / "data" / "responses.csv"), tmp_path / "responses.parquet")
+    root = _engine_study(demo, tmp_path / "study", {"engine": "spark", "path": "../responses.parquet"})
+    memory, engine = _summary(demo), _summary(root)
+    assert_same_summary(memory, engine, next(iter(engine.account["files"])))
+    assert_exact_cross_products(demo, engine)

@@ -531,7 +531,8 @@ class Source(_Model):
     table: str | None = Field(default=None, description="A table or view, optionally schema-qualified.")
     query: str | None = Field(default=None, description="A SELECT whose rows are the responses.")
     path: str | None = Field(default=None, description="duckdb: a database file, or Parquet files (path or glob), "
-                                                       "relative to the study folder.")
+                                                       "relative to the study folder; spark: Parquet files, or a "
+                                                       "path the cluster reads (s3://, abfss://, dbfs:/).")
     env: str | None = Field(default=None, description="Environment variable holding the connection string.")
     profile: str | None = Field(default=None, description="Profile name in the profiles file (outside the study).")
     row_column: str | None = Field(default=None, description="Column numbering the rows in messages (e.g. the row of "
@@ -544,8 +545,9 @@ class Source(_Model):
         given = [name for name in ("table", "query") if getattr(self, name)]
         if len(given) > 1:
             raise ValueError("a source names a table or a query, not both")
-        if not given and not (self.engine == "duckdb" and self.path):
-            raise ValueError("a source names a 'table' or a 'query' (or, for duckdb, Parquet files in 'path')")
+        if not given and not (self.engine in ("duckdb", "spark") and self.path):
+            raise ValueError("a source names a 'table' or a 'query' (or, for duckdb and spark, Parquet files in "
+                             "'path')")
         return self
 
 

@@ -304,8 +304,11 @@ def connect(study: Study, source: Source) -> tuple[Engine, str, list[str]]:
             raise DataError(f"{name}: name the connection with 'env' (an environment variable) or 'profile'")
         engine = PostgresEngine(name, dsn)
         files = [name]
-    else:  # spark: the SQL transpiles (sqlglot), the connection and its tests are not done (docs/warehouse.md)
-        raise DataError("the spark engine is not available yet; see docs/warehouse.md", str(study.config_path))
+    else:
+        from .spark import spark_engine, spark_relation
+
+        relation, files = spark_relation(study, source)
+        return spark_engine(study, source, name, dsn), relation, files
     relation = f"({source.query})" if source.query else ".".join(
         '"' + part.replace('"', '""') + '"' for part in (source.table or "").split("."))
     return engine, relation, files

@@ -63,8 +63,8 @@ def summarise(study: Study, source: Source, say: Any = None) -> Summary:
     config = study.config
     engine, relation, files = connect(study, source)
     try:
-        from_files = relation.startswith("(SELECT * EXCLUDE")
         schema = engine.schema(relation)
+        from_files = "__file" in schema  # rows read from files carry their file and row (engines.connect)
         present = [c for c in schema if c not in ("__file", "__row")]
         absent = [c for c in expected_columns(study) if c not in present]
         if source.row_column and source.row_column not in present:
