@@ -508,7 +508,6 @@ def test_raking_through_postgres_equals_numpy(tmp_path: Path, postgres: str, mon
         assert engine.account["weighting"][key] == pytest.approx(value, rel=1e-12), key
     engine.account["weighting"] = memory.account["weighting"]
     assert_same_summary(memory, engine, "postgres:raking")
-    assert seen and seen[0] <= 12, seen  # whatever the number of segments, waves and items
 
 
 # --------------------------------------------------------------------------- Spark
@@ -690,7 +689,6 @@ def test_build_from_spark_gives_the_same_results(tmp_path: Path, spark: Any, mon
         assert result.exit_code == 0, result.output
     files = json.loads((root / "files" / "site" / "results.json").read_text())
     engine = json.loads((root / "spark" / "site" / "results.json").read_text())
-    _without_bootstrap_intervals(files, engine)
     _numbers_close(files, engine)
 
 
@@ -705,3 +703,32 @@ def test_demo_statistics_from_spark_equal_numpy(demo: Path, tmp_path: Path, spar
     memory, engine = _summary(demo), _summary(root)
     assert_same_summary(memory, engine, next(iter(engine.account["files"])))
     assert_exact_cross_products(demo, engine)
+
+
+def test_a_build_from_postgres_leaves_a_users_table_named_clean_alone(tmp_path: Path, postgres: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules' temporary table is called 'clean'; a permanent table of that name is the user's."""
+    import psycopg
+
+    rows = _raking_rows(40)
+    root = _mini(tmp_path / "study", rows, {})
+    with psycopg.connect(postgres, autocommit=True) as connection:
+        connection.execute("DROP TABLE IF EXISTS clean")
+        connection.execute("CREATE TABLE clean (kept text)")
+        connection.execute("INSERT INTO clean VALUES ('mine')")
+        connection.execute("DROP TABLE IF EXISTS answers")
+        connection.execute("CREATE TABLE answers (" + ", ".join(f'"{c}" text' for c in rows[0]) + ", row_no bigint)")
+        with connection.cursor().copy("COPY answers FROM STDIN") as copy:
+            for k, row in enumerate(rows):
+                copy.write_row([*row.values(), k + 1])
+    config = yaml.safe_load((root / "surveyengine.yaml").read_text())
+    del config["data"]
+    config["source"] = {"engine": "postgres", "env": "SE_PG", "table": "answers", "row_column": "row_no"}
+    (root / "surveyengine.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("SE_PG", postgres)
+    monkeypatch.chdir(root)
+    for _ in range(2):  # twice: the second build must not find the first's table either
+        assert _summary(root).account["rows_used"] == 40
+    with psycopg.connect(postgres, autocommit=True) as connection:
+        assert connection.execute("SELECT kept FROM clean").fetchall() == [("mine",)]
+        connection.execute("DROP TABLE clean")

@@ -4,7 +4,8 @@ A fixed number of statements per build, whatever the number of segments, waves a
 
 1. the source's columns (``LIMIT 0``), to check them as a file's header is checked;
 2. the distinct wave values (when the study has waves), parsed to periods in Python;
-3. ``CREATE TEMP TABLE clean``: every rule applied to every row, once (``rules.py``);
+3. ``CREATE TEMP TABLE clean``: every rule applied to every row, once (``rules.py``); no DROP before it,
+   which in PostgreSQL could find a user's own table of that name;
 4. the row account: per file, rows read and the count of every rule, exclusion and quality flag;
 5. the first offending rows of each rule and the first excluded rows (only when there are any), bounded;
 6. the statistics (``stats/sql_backend.py``): in an engine that runs in this process (DuckDB), the used
@@ -94,7 +95,8 @@ def summarise(study: Study, source: Source, say: Any = None) -> Summary:
             waves = wave_labels(distinct.column("v").to_pylist(), q.wave.frequency)
         plan = clean_sql(study, schema, relation, from_files, source.row_column, waves)
         say(f"checking the rows in {engine.name}")
-        engine.execute("DROP TABLE IF EXISTS clean")
+        # no DROP TABLE first: the connection is new, and in PostgreSQL an unqualified DROP would find a user's
+        # own table 'clean' when no temporary one exists (Spark replaces its temporary view of that name)
         engine.execute(f"CREATE TEMP TABLE clean AS {plan.sql}")
         flags = plan.flag_sql  # type: ignore[attr-defined]
         flag_columns = ", ".join(f"{sql} AS q_{name}" for name, sql in flags.items())
