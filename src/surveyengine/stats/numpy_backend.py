@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..workers import worker_count
+from ..workers import in_background, worker_count
 from .cells import CROSS, CellStats, UnitCross, merge
 from .plan import StatsPlan, answer_slots, banner_plan
 
@@ -91,6 +91,11 @@ def compute_all(responses: Responses, plan: StatsPlan | None = None, scores: np.
     """The pass; ``scores``: the factor scores of ``plan``, when already computed (``factor_scores``)."""
     plan = plan or StatsPlan(responses.items)
     n = responses.n
+    pending_groups = None
+    if plan.replicates:  # hashing every id is Python work: a forked process does it while the sums run here
+        ids = responses.ids.to_pylist() if hasattr(responses.ids, "to_pylist") else list(responses.ids)
+        replicates = plan.replicates
+        pending_groups = in_background(lambda: replicate_groups(ids, replicates).astype(np.uint8).tobytes())
     cell, unit_of_cell, unit_codes, cell_wave = cell_keys(responses)
     cells = unit_of_cell.size
     weighted = responses.weights is not None
@@ -146,7 +151,7 @@ def compute_all(responses: Responses, plan: StatsPlan | None = None, scores: np.
     splits = _splits(responses, plan, scores, cell, cells, weights)
     order = np.argsort(cell, kind="stable")
     bounds = np.searchsorted(cell[order], np.arange(cells + 1))
-    groups = replicate_groups(responses.ids, plan.replicates) if plan.replicates else None
+    groups = np.frombuffer(pending_groups(), dtype=np.uint8).astype(np.int64) if pending_groups else None
     block_cells, block_units, block_replicates = cross_products(
         BlockColumns.of(responses, plan, scores), plan, order, bounds, unit_of_cell, unit_codes.shape[0],
         weights if weighted else None, groups)
@@ -286,8 +291,8 @@ def replicate_groups(ids: Any, groups: int) -> np.ndarray:
     if 256 % groups:
         raise ValueError(f"replicate groups must divide 256, not {groups}")
     values = ids.to_pylist() if hasattr(ids, "to_pylist") else list(ids)
-    first = np.fromiter((hashlib.md5(str(v).encode("utf-8")).digest()[0] for v in values), dtype=np.uint8,
-                        count=len(values))
+    md5 = hashlib.md5
+    first = np.frombuffer(b"".join([md5(str(v).encode("utf-8")).digest() for v in values]), dtype=np.uint8)[::16]
     return (first % groups).astype(np.int64)
 
 
