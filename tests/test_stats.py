@@ -646,3 +646,16 @@ def test_threads_of_the_cross_product_pass_give_the_sums_of_one(monkeypatch: pyt
     for name in stats.CROSS:
         np.testing.assert_allclose(getattr(shared.replicates, name), getattr(alone.replicates, name), rtol=1e-12)
     assert np.any(getattr(alone.replicates, "mm") > 0)
+
+
+@pytest.mark.parametrize("ids", [["R1", "ümlaut-2", "", "x" * 40, "中文"], [1, 22, 333], ["p", 5, "中"]])
+def test_replicate_groups_of_the_ids_bytes_equal_those_of_the_ids(ids: list) -> None:
+    """The pass hashes the ids as one UTF-8 buffer (in a forked process); the groups are those of each id's text."""
+    import pyarrow as pa
+
+    from surveyengine.stats.numpy_backend import _groups_of_bytes, _id_bytes, replicate_groups
+
+    expected = replicate_groups(ids, 64)
+    for given in ([ids] if any(isinstance(v, str) for v in ids) and any(isinstance(v, int) for v in ids)
+                  else [ids, pa.array(ids), pa.chunked_array([pa.array(ids)]), pa.array(["pad", *map(str, ids)])[1:]]):
+        np.testing.assert_array_equal(_groups_of_bytes(*_id_bytes(given), 64), expected)

@@ -93,9 +93,9 @@ def compute_all(responses: Responses, plan: StatsPlan | None = None, scores: np.
     n = responses.n
     pending_groups = None
     if plan.replicates:  # hashing every id is Python work: a forked process does it while the sums run here
-        ids = responses.ids.to_pylist() if hasattr(responses.ids, "to_pylist") else list(responses.ids)
+        utf8, offsets = _id_bytes(responses.ids)
         replicates = plan.replicates
-        pending_groups = in_background(lambda: replicate_groups(ids, replicates).astype(np.uint8).tobytes())
+        pending_groups = in_background(lambda: _groups_of_bytes(utf8, offsets, replicates).tobytes())
     cell, unit_of_cell, unit_codes, cell_wave = cell_keys(responses)
     cells = unit_of_cell.size
     weighted = responses.weights is not None
@@ -294,6 +294,31 @@ def replicate_groups(ids: Any, groups: int) -> np.ndarray:
     md5 = hashlib.md5
     first = np.frombuffer(b"".join([md5(str(v).encode("utf-8")).digest() for v in values]), dtype=np.uint8)[::16]
     return (first % groups).astype(np.int64)
+
+
+def _id_bytes(ids: Any) -> tuple[bytes, np.ndarray]:
+    """The ids' UTF-8 text, end to end, and where each one starts: what ``replicate_groups`` hashes, as two
+    flat objects (a million Python strings would cost the pass 60 MB more memory)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = ids if isinstance(ids, pa.Array) else pa.array([str(v) for v in ids], type=pa.string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if not pa.types.is_string(array.type):
+        array = pc.cast(array, pa.string()) if not pa.types.is_large_string(array.type) else array
+    offsets_buffer, data_buffer = array.buffers()[1:3]
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[array.offset:array.offset + len(array) + 1].astype(np.int64)
+    return (data_buffer.to_pybytes() if data_buffer is not None else b""), offsets
+
+
+def _groups_of_bytes(utf8: bytes, offsets: np.ndarray, groups: int) -> np.ndarray:
+    """``replicate_groups`` of the ids held as ``_id_bytes`` gives them, as one byte per id."""
+    md5 = hashlib.md5
+    bounds = offsets.tolist()
+    digests = b"".join([md5(utf8[a:b]).digest() for a, b in zip(bounds[:-1], bounds[1:])])
+    return np.frombuffer(digests, dtype=np.uint8)[::16] % groups
 
 
 class BlockColumns:
