@@ -486,24 +486,30 @@ def test_raking_through_an_engine_needs_every_row_to_answer(tmp_path: Path, monk
         _summary(root, "duckdb")
 
 
-def test_raking_through_postgres_equals_numpy(tmp_path: Path, postgres: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def _postgres_source(root: Path, postgres: str, table: str, rows: list[dict[str, str]],
+                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rows`` as the PostgreSQL table ``table`` (text columns and a row number), made the study's source."""
     import psycopg
 
-    rows = _raking_rows()
-    root = _raking_study(tmp_path / "rake", rows, within=True)
-    monkeypatch.chdir(root)
-    memory = _summary(root)
     with psycopg.connect(postgres, autocommit=True) as connection:
-        connection.execute("DROP TABLE IF EXISTS raking")
-        connection.execute("CREATE TABLE raking (" + ", ".join(f'"{c}" text' for c in rows[0]) + ", row_no bigint)")
-        with connection.cursor().copy("COPY raking FROM STDIN") as copy:
+        connection.execute(f"DROP TABLE IF EXISTS {table}")
+        connection.execute(f"CREATE TABLE {table} (" + ", ".join(f'"{c}" text' for c in rows[0]) + ", row_no bigint)")
+        with connection.cursor().copy(f"COPY {table} FROM STDIN") as copy:
             for k, row in enumerate(rows):
                 copy.write_row([*row.values(), k + 1])
     config = yaml.safe_load((root / "surveyengine.yaml").read_text())
     del config["data"]
-    config["source"] = {"engine": "postgres", "env": "SE_PG", "table": "raking", "row_column": "row_no"}
+    config["source"] = {"engine": "postgres", "env": "SE_PG", "table": table, "row_column": "row_no"}
     (root / "surveyengine.yaml").write_text(yaml.safe_dump(config))
     monkeypatch.setenv("SE_PG", postgres)
+
+
+def test_raking_through_postgres_equals_numpy(tmp_path: Path, postgres: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = _raking_rows()
+    root = _raking_study(tmp_path / "rake", rows, within=True)
+    monkeypatch.chdir(root)
+    memory = _summary(root)
+    _postgres_source(root, postgres, "raking", rows, monkeypatch)
     engine = _summary(root)
     for key, value in memory.account["weighting"].items():
         assert engine.account["weighting"][key] == (pytest.approx(value, rel=1e-12) if isinstance(value, float)
@@ -718,16 +724,7 @@ def test_a_build_from_postgres_leaves_a_users_table_named_clean_alone(tmp_path: 
         connection.execute("DROP TABLE IF EXISTS clean")
         connection.execute("CREATE TABLE clean (kept text)")
         connection.execute("INSERT INTO clean VALUES ('mine')")
-        connection.execute("DROP TABLE IF EXISTS answers")
-        connection.execute("CREATE TABLE answers (" + ", ".join(f'"{c}" text' for c in rows[0]) + ", row_no bigint)")
-        with connection.cursor().copy("COPY answers FROM STDIN") as copy:
-            for k, row in enumerate(rows):
-                copy.write_row([*row.values(), k + 1])
-    config = yaml.safe_load((root / "surveyengine.yaml").read_text())
-    del config["data"]
-    config["source"] = {"engine": "postgres", "env": "SE_PG", "table": "answers", "row_column": "row_no"}
-    (root / "surveyengine.yaml").write_text(yaml.safe_dump(config))
-    monkeypatch.setenv("SE_PG", postgres)
+    _postgres_source(root, postgres, "answers", rows, monkeypatch)
     monkeypatch.chdir(root)
     for _ in range(2):  # twice: the second build must not find the first's table either
         assert _summary(root).account["rows_used"] == 40

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -274,36 +273,16 @@ def _signature(key: bytes, payload: bytes | memoryview) -> bytes:
     return hashlib.blake2b(payload, key=key, digest_size=_SIGNATURE_BYTES).digest()
 
 
-def save_results(study: Study, key: str, results: Any) -> Callable[[], None]:
+def save_results(study: Study, key: str, results: Any) -> Callable[[], Any]:
     """Write the results to the cache, in a forked process where the system forks (pickling a million
     respondents' results takes most of a second, which the build spends writing its outputs meanwhile).
     Returns the function that waits for it; the file appears whole (renamed into place) or not at all."""
-    import os
+    from .workers import in_background
 
     signing_key = _signing_key()
     if signing_key is None:
         return lambda: None
-    if not hasattr(os, "fork"):
-        _write_results(study, key, results, signing_key)
-        return lambda: None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # the child only pickles and writes (see site builder)
-        pid = os.fork()
-    if pid == 0:
-        import gc
-
-        gc.disable()  # nothing it makes is garbage; the collector would only walk the parent's heap again
-        status = 0
-        try:
-            _write_results(study, key, results, signing_key)
-        except BaseException:
-            status = 1
-        os._exit(status)
-
-    def wait() -> None:
-        os.waitpid(pid, 0)
-
-    return wait
+    return in_background(lambda: _write_results(study, key, results, signing_key) or b"")
 
 
 def _write_results(study: Study, key: str, results: Any, signing_key: bytes) -> None:

@@ -1066,7 +1066,7 @@ def rake_item_codes(q: Questionnaire, variable: str, labels: list[str], values: 
 
 
 def _apply_raking(study: Study, responses: Responses) -> None:
-    from .raking import RakeVariable, rake
+    from .raking import RakeVariable, rake, within_segment
 
     q = study.questionnaire
     weights = q.weights
@@ -1115,12 +1115,7 @@ def _apply_raking(study: Study, responses: Responses) -> None:
                             f"variable ({', '.join(column for _, column, _ in unanswered)})")
         _drop_rows(responses, keep, "missing_rake_variable", RULE_REASONS["missing_rake_variable"], column_of)
         variables = [(t, labels, shares, codes[keep]) for t, labels, shares, codes in variables]
-    within = {t.within for t in weights.rake}
-    if len(within) > 1:
-        raise DataError("raking targets must all name the same 'within' segment, or none: "
-                        + ", ".join(f"{t.variable} ({'within ' + t.within if t.within else 'overall'})"
-                                    for t in weights.rake), shown)
-    segment_id = next(iter(within))
+    segment_id = within_segment(weights.rake, shown)
     result = rake([RakeVariable(t.variable, codes, labels, shares) for t, labels, shares, codes in variables],
                   base=responses.weights, max_iterations=weights.max_iterations, tolerance=weights.tolerance,
                   cap=weights.cap, groups=responses.segments[segment_id] if segment_id else None, where=segment_id,

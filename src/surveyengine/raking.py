@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +43,17 @@ class RakeResult:
     def as_dict(self) -> dict[str, float | int | bool]:
         return {"iterations": self.iterations, "converged": self.converged, "max_error": self.max_error,
                 "efficiency": self.efficiency, "effective_n": self.effective_n}
+
+
+def within_segment(targets: Sequence[Any], shown: str | None) -> str | None:
+    """The one segment the raking targets (``weights.rake``) rake within, None for overall; a DataError naming
+    ``shown`` (the questionnaire) when they name several."""
+    within = {t.within for t in targets}
+    if len(within) > 1:
+        raise DataError("raking targets must all name the same 'within' segment, or none: "
+                        + ", ".join(f"{t.variable} ({'within ' + t.within if t.within else 'overall'})"
+                                    for t in targets), shown)
+    return next(iter(within))
 
 
 def kish(weights: np.ndarray) -> tuple[float, float]:

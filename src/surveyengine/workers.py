@@ -36,6 +36,9 @@ def in_background(compute: Callable[[], bytes]) -> Callable[[], bytes]:
         warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.12+: fork with threads (see above)
         pid = os.fork()
     if pid == 0:
+        import gc
+
+        gc.disable()  # a short life that makes no garbage: the collector would only walk the parent's heap
         os.close(reader)
         status = 0
         try:

@@ -351,19 +351,14 @@ def _rake(engine: Any, study: Study, plan: Plan, findings: list[Problem]) -> tup
     iterations run on that table in numpy (``raking.rake``), and the rows get their cell's factor through
     a join. Returns the used rows with the raked weight ``w``, and the weighting report."""
     from ..data import rake_item_codes
-    from ..raking import RakeVariable, rake
+    from ..raking import RakeVariable, rake, within_segment
     from ..stats.sql_backend import _labels
 
     q = study.questionnaire
     weights = q.weights
     assert weights is not None
     shown = study.display(study.questionnaire_path)
-    within = {t.within for t in weights.rake}
-    if len(within) > 1:
-        raise DataError("raking targets must all name the same 'within' segment, or none: "
-                        + ", ".join(f"{t.variable} ({'within ' + t.within if t.within else 'overall'})"
-                                    for t in weights.rake), shown)
-    segment_id = next(iter(within))
+    segment_id = within_segment(weights.rake, shown)
     columns = [f"s{plan.segments.index(t.variable)}" if t.variable in plan.segments else
                f"x{plan.items.index(t.variable)}" for t in weights.rake]
     keys = list(dict.fromkeys(columns + ([f"s{plan.segments.index(segment_id)}"] if segment_id else [])))

@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import warnings
 from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +29,7 @@ import jinja2
 from markupsafe import Markup
 
 from ..errors import ThemeError
-from ..workers import worker_count
+from ..workers import in_background, worker_count
 from . import charts
 from .themes import Theme, load_theme
 
@@ -358,49 +357,20 @@ class SiteBuilder:
             for segment, unit, url in units:
                 self.render("unit.html", url, **self.unit(segment, unit, comments_by_unit))
             return
-        workers = []
-        for worker in range(1, jobs):
-            reader, writer = os.pipe()
-            with warnings.catch_warnings():
-                # Python 3.12+ warns that forking a process with threads may deadlock the child if it takes a
-                # lock another thread held. The child here only renders templates and writes files: it touches
-                # none of the libraries whose threads exist (BLAS, Arrow).
-                warnings.simplefilter("ignore", DeprecationWarning)
-                pid = os.fork()
-            if pid == 0:  # the worker: its share of the pages, then the list of files or the error, then exit
-                os.close(reader)
-                status, report = 0, {}
-                try:
-                    self.written = []
-                    for segment, unit, url in units[worker::jobs]:
-                        self.render("unit.html", url, **self.unit(segment, unit, comments_by_unit))
-                    report = {"written": [str(p) for p in self.written]}
-                except BaseException as exc:  # reported to the parent, which raises it
-                    status = 1
-                    location = getattr(exc, "location", None)
-                    report = {"error": getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}",
-                              "path": getattr(location, "path", None), "line": getattr(location, "line", None)}
-                with os.fdopen(writer, "w", encoding="utf-8") as pipe:
-                    json.dump(report, pipe)
-                os._exit(status)
-            os.close(writer)
-            workers.append((pid, reader))
-        failure: dict[str, Any] | None = None
-        try:
-            for segment, unit, url in units[0::jobs]:
+        def share(worker: int) -> bytes:
+            """Every ``jobs``-th page from ``worker`` on, and the files written, as JSON. In a forked worker;
+            in this process again if the worker failed, so that its error is raised here."""
+            start = len(self.written)
+            for segment, unit, url in units[worker::jobs]:
                 self.render("unit.html", url, **self.unit(segment, unit, comments_by_unit))
+            return json.dumps([str(p) for p in self.written[start:]]).encode()
+
+        pending = [in_background(lambda worker=worker: share(worker)) for worker in range(1, jobs)]
+        try:
+            share(0)
         finally:
-            for pid, reader in workers:
-                with os.fdopen(reader, encoding="utf-8") as pipe:
-                    text = pipe.read()
-                _, status = os.waitpid(pid, 0)
-                report = json.loads(text) if text else {"error": f"a page worker ended with status {status}"}
-                if "error" in report:
-                    failure = failure or report
-                else:
-                    self.written.extend(Path(p) for p in report["written"])
-        if failure is not None:
-            raise ThemeError(failure["error"], failure.get("path"), failure.get("line"))
+            for wait in pending:
+                self.written.extend(Path(p) for p in json.loads(wait()))
 
     def report(self, unit_segments: Collection[str] = ()) -> str:
         """The printable report (``report.html`` of the theme) as one HTML document, for the PDF output.
