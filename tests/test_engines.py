@@ -198,6 +198,50 @@ def test_demo_build_from_duckdb_gives_the_same_results(demo: Path, tmp_path: Pat
     _numbers_close(files, engine)
 
 
+def test_rows_streamed_in_small_batches_across_files_equal_numpy(demo: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB streams the rows through the file checks in batches smaller than a file and crossing from one
+    file to the next, with ids repeated across batches and files, out-of-range codes and the comments cut to
+    the latest few: the same summary as the build from the same files."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from surveyengine.engines import stream
+
+    table = pacsv.read_csv(demo / "data" / "responses.csv")
+    first, second = table.slice(0, 700), table.slice(700)
+    again = table.slice(100, 40)  # ids seen in the first file, answered again in the second
+    rating = next(name for name in table.column_names if name.startswith("hw_"))
+    bad = pa.array([9] * 40, type=table.schema.field(rating).type)
+    again = again.set_column(again.column_names.index(rating), rating, bad)
+    second = pa.concat_tables([second.slice(0, 300), again, second.slice(300)])
+    root = tmp_path / "study"
+    shutil.copytree(demo, root, ignore=shutil.ignore_patterns("data", "site", ".surveyengine-cache"))
+    (root / "data").mkdir()
+    pq.write_table(first, root / "data" / "part-1.parquet", row_group_size=256)
+    pq.write_table(second, root / "data" / "part-2.parquet", row_group_size=256)
+    config = yaml.safe_load((root / "surveyengine.yaml").read_text())
+    config["data"] = ["data/*.parquet"]
+    config["validation"] = {**config.get("validation", {}), "out_of_range": "exclude"}
+    (root / "surveyengine.yaml").write_text(yaml.safe_dump(config))
+    memory = _summary(root)
+    assert memory.account["excluded_by_reason"]  # the repeated ids and bad codes are there to be found
+    del config["data"]
+    config["source"] = {"engine": "duckdb", "path": "data/*.parquet", "max_comments": 25}
+    (root / "surveyengine.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setattr(stream, "BATCH_ROWS", 97)
+    monkeypatch.setattr(stream, "PASS_ROWS", 150)
+    engine = _summary(root)
+    latest = memory.comments
+    assert len(engine.comments) == 25 < len(latest)
+    assert engine.comments.text == latest.text[:25]
+    for name, values in latest.arrays().items():
+        np.testing.assert_array_equal(engine.comments.arrays()[name], values[:25], err_msg=name)
+    memory.comments = engine.comments = None
+    assert_same_summary(memory, engine)
+
+
 # --------------------------------------------------------------------------- random data, every rule
 
 VALUES = st.sampled_from(["1", "2", "3", "4", "5", "5", "4", "9", "7", "", "", "x", "2.5"])
@@ -290,8 +334,8 @@ def test_missing_table_and_column_are_named(demo: Path, tmp_path: Path) -> None:
 
 def test_type_mismatch_is_a_finding_as_from_files(demo: Path, tmp_path: Path) -> None:
     root = _duck_source(tmp_path, demo, "CREATE TABLE responses AS SELECT * REPLACE (CASE WHEN respondent_id = "
-                        "'R0000002' THEN 'lots' ELSE CAST(hw_quality AS VARCHAR) END AS hw_quality) FROM read_csv('{csv}')",
-                        {"table": "responses", "row_column": "row_number"} if False else {"table": "responses"})
+                        "'R0000002' THEN 'lots' ELSE CAST(hw_quality AS VARCHAR) END AS hw_quality) "
+                        "FROM read_csv('{csv}')", {"table": "responses"})
     engine = _summary(root)
     assert engine.account["findings_by_rule"] == {"not_a_number": 1}
     assert [p.message for p in engine.findings] == ["'lots' not a number; answer set missing"]

@@ -123,6 +123,25 @@ def collect(responses: Responses, q: Questionnaire) -> CommentTable:
     return CommentTable(items, item, text, wave, segments, score, complained, [str(i) for i in ids], recommend)
 
 
+def take(table: CommentTable, index: np.ndarray) -> CommentTable:
+    """The comments at ``index``, in that order."""
+    positions = index.tolist()
+    return CommentTable(table.items, table.item[index], [table.text[k] for k in positions], table.wave[index],
+                        {s: codes[index] for s, codes in table.segments.items()}, table.score[index],
+                        table.complained[index], [table.ids[k] for k in positions] if table.ids else [],
+                        table.recommend[index])
+
+
+def concatenate(tables: list[CommentTable]) -> CommentTable:
+    """The comments of every table (of the same items and segments), one table after the other."""
+    first = tables[0]
+    return CommentTable(first.items, np.concatenate([t.item for t in tables]), [x for t in tables for x in t.text],
+                        np.concatenate([t.wave for t in tables]),
+                        {s: np.concatenate([t.segments[s] for t in tables]) for s in first.segments},
+                        np.concatenate([t.score for t in tables]), np.concatenate([t.complained for t in tables]),
+                        [x for t in tables for x in t.ids], np.concatenate([t.recommend for t in tables]))
+
+
 def _yes_values(q: Questionnaire) -> list[float]:
     """The stored values of the complaint item that mean 'complained' (text codes are stored as positions)."""
     complaint = q.outcomes.complaint

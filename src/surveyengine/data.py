@@ -86,6 +86,7 @@ class RawTable:
     path: str
     first_row: int = 2  # the row number, as the user sees it, of the first data row
     value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)  # column -> code -> label (SPSS)
+    row_numbers: np.ndarray | None = None  # int32 per row, when not consecutive from first_row (engine sources)
 
 
 @dataclass(frozen=True)
@@ -506,35 +507,36 @@ def split_items(q: Questionnaire) -> tuple[list[Item], list[Item]]:
     return ([i for i in items if i.question_type in NUMERIC_TYPES], [i for i in items if i.question_type in TEXT_TYPES])
 
 
-def build_responses(study: Study, tables: list[RawTable]) -> Responses:
-    import pyarrow as pa
-    import pyarrow.compute as pc
+class RowChecks:
+    """The data rules of a study, applied to one table of rows at a time: a whole file, or a batch of rows that
+    an engine streams (``engines/stream.py``). Each table's kept rows come back as columns; the findings, the
+    exclusions and the rows read of every table accumulate here, and the rules that need every row (duplicate
+    ids, the quality checks, raking) run on the kept rows afterwards."""
 
-    q = study.questionnaire
-    config = study.config
-    rules = config.validation
-    columns = study.columns()
-    numeric, texts = split_items(q)
-    findings = _Findings(rules)
-    exclusions: list[Exclusion] = []
-    read_per_file: dict[str, int] = {}
-    extra_missing = set(config.missing_codes)
-    text_missing = {str(c) for c in config.missing_codes if isinstance(c, str)}
-    code_missing = {_code_text(c) for c in config.missing_codes}  # text codes compare as text
-    key_of = {item.id: item.id for item in numeric}
-    checks = {item.id: _item_codes(q, item, extra_missing) for item in numeric}
-    used_columns = set(column_hints(study)) | {c for c in config.columns.values()}
-    if q.weights is not None:
-        used_columns |= {t.variable for t in q.weights.rake if t.variable not in key_of}
+    def __init__(self, study: Study) -> None:
+        q = study.questionnaire
+        config = study.config
+        self.study = study
+        self.rules = config.validation
+        self.columns = study.columns()
+        self.numeric, self.texts = split_items(q)
+        self.findings = _Findings(self.rules)
+        self.exclusions: list[Exclusion] = []
+        self.read_per_file: dict[str, int] = {}
+        self.value_labels: dict[str, dict[str, str]] = {}
+        extra_missing = set(config.missing_codes)
+        self.text_missing = {str(c) for c in config.missing_codes if isinstance(c, str)}
+        self.code_missing = {_code_text(c) for c in config.missing_codes}  # text codes compare as text
+        self.key_of = {item.id: item.id for item in self.numeric}
+        self.checks = {item.id: _item_codes(q, item, extra_missing) for item in self.numeric}
+        self.used_columns = set(column_hints(study)) | {c for c in config.columns.values()}
+        if q.weights is not None:
+            self.used_columns |= {t.variable for t in q.weights.rake if t.variable not in self.key_of}
 
-    parts: list[dict[str, Any]] = []
-    value_labels: dict[str, dict[str, str]] = {}
-    for file_index, raw in enumerate(tables):
-        table, raw.table = raw.table, None  # columns are dropped once converted, to bound peak memory
-        n = table.num_rows
-        read_per_file[raw.path] = n
-        rows = np.arange(raw.first_row, raw.first_row + n, dtype=np.int32)
-        present = table.column_names
+    def header(self, path: str, present: list[str]) -> None:
+        """A table's columns: every one the study reads must be there; the others are findings."""
+        q, config, rules, columns = self.study.questionnaire, self.study.config, self.rules, self.columns
+        numeric, texts, findings, used_columns = self.numeric, self.texts, self.findings, self.used_columns
         needed = [columns[i.id] for i in numeric + texts] + [columns[s.id] for s in q.segments]
         needed.append(q.respondent_id)
         if q.wave is not None:
@@ -546,13 +548,62 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
         absent = [c for c in dict.fromkeys(needed) if c not in present]
         if absent:
             raise DataError("; ".join(f"missing column '{c}'{did_you_mean(c, present)}" for c in absent),
-                            raw.path, row=1, column=absent[0])
+                            path, row=1, column=absent[0])
         if rules.unexpected_column != "ignore":
             for name in present:
                 if name not in used_columns and not PLATFORM_METADATA.match(name):
-                    findings.add("unexpected_column", raw.path, np.array([1]), name, [None],
+                    findings.add("unexpected_column", path, np.array([1]), name, [None],
                                  "fail" if rules.unexpected_column == "fail" else "warn",
                                  "column not in the questionnaire")
+
+    def drop_duplicates(self, rows: dict[str, Any], duplicate: np.ndarray, files: list[str]) -> dict[str, Any]:
+        """The kept ``rows`` (columns, as ``check`` returns them) without the ``duplicate`` ones, each listed as
+        excluded, or as failing when the rule says so."""
+        q = self.study.questionnaire
+        hits = np.flatnonzero(duplicate)
+        for index, ident in zip(hits.tolist(), _take(rows["ids"], hits)):
+            path, row = files[rows["file"][index]], int(rows["rows"][index])
+            if self.rules.duplicate_id == "fail":
+                self.findings.add("duplicate_id", path, np.array([row]), q.respondent_id, [ident], "fail",
+                                  "duplicate respondent id")
+            self.exclusions.append(Exclusion(path, row, q.respondent_id, f"duplicate respondent id {ident!r}",
+                                             "duplicate_id"))
+        return _select(rows, ~duplicate) if hits.size else rows
+
+    def drop_careless(self, rows: dict[str, Any], files: list[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The quality checks of the kept ``rows``: the rows without those a check set to 'exclude' finds (each
+        listed as excluded), and every check's flags of the rows left."""
+        quality = self.study.config.quality
+        flags = _quality_flags(self.study.questionnaire, quality, self.numeric, rows["answers"], rows["duration"])
+        excluding = [name for name in flags if getattr(quality, name) == "exclude"]
+        out = np.zeros(len(rows["ids"]), dtype=bool)
+        for name in excluding:
+            out |= flags[name]
+        if not out.any():
+            return rows, flags
+        for index in np.flatnonzero(out).tolist():
+            which = [name for name in excluding if flags[name][index]]
+            self.exclusions.append(Exclusion(files[rows["file"][index]], int(rows["rows"][index]), None,
+                                             f"quality: {', '.join(which)}", which[0], "quality"))
+        return _select(rows, ~out), {name: mask[~out] for name, mask in flags.items()}
+
+    def check(self, raw: RawTable, file_index: int, header: bool = True) -> dict[str, Any]:
+        """The rules that look at one row at a time, over one table; returns its kept rows as columns.
+        ``header``: check the table's columns too (a stream checks its source's columns once)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        q, config, rules, columns = self.study.questionnaire, self.study.config, self.rules, self.columns
+        numeric, texts, findings, exclusions = self.numeric, self.texts, self.findings, self.exclusions
+        read_per_file, value_labels, checks, key_of = self.read_per_file, self.value_labels, self.checks, self.key_of
+        text_missing, code_missing = self.text_missing, self.code_missing
+        table, raw.table = raw.table, None  # columns are dropped once converted, to bound peak memory
+        n = table.num_rows
+        read_per_file[raw.path] = read_per_file.get(raw.path, 0) + n
+        rows = (raw.row_numbers if raw.row_numbers is not None
+                else np.arange(raw.first_row, raw.first_row + n, dtype=np.int32))
+        if header:
+            self.header(raw.path, table.column_names)
         for column, labels in raw.value_labels.items():
             value_labels.setdefault(column, {}).update({_code_text(k): v for k, v in labels.items()})
 
@@ -675,7 +726,16 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
             if item.id in blanked:  # answered although not asked, set missing by the rule
                 answer = pc.if_else(pa.array(blanked[item.id]), "", answer)
             part[f"text:{item.id}"] = answer
-        parts.append(part if keep.all() else _select(part, keep))
+        return part if keep.all() else _select(part, keep)
+
+
+def build_responses(study: Study, tables: list[RawTable]) -> Responses:
+    q = study.questionnaire
+    numeric, texts = split_items(q)
+    row_checks = RowChecks(study)
+    parts = [row_checks.check(raw, file_index) for file_index, raw in enumerate(tables)]
+    findings, exclusions, read_per_file = row_checks.findings, row_checks.exclusions, row_checks.read_per_file
+    value_labels = row_checks.value_labels
 
     findings.raise_failures()  # every file checked: all offending cells listed at once
     merged = _concatenate(parts)
@@ -689,34 +749,12 @@ def build_responses(study: Study, tables: list[RawTable]) -> Responses:
 
     duplicate = _duplicates(merged["ids"])
     if duplicate is not None:
-        hits = np.flatnonzero(duplicate)
-        duplicated_ids = _take(merged["ids"], hits)
-        if rules.duplicate_id == "fail":
-            for index, ident in zip(hits.tolist(), duplicated_ids):
-                findings.add("duplicate_id", files[merged["file"][index]], np.array([merged["rows"][index]]),
-                             q.respondent_id, [ident], "fail", "duplicate respondent id")
-            findings.raise_failures()
-        for index, ident in zip(hits.tolist(), duplicated_ids):
-            exclusions.append(Exclusion(files[merged["file"][index]], int(merged["rows"][index]), q.respondent_id,
-                                        f"duplicate respondent id {ident!r}", "duplicate_id"))
-        merged = _select(merged, ~duplicate)
-
+        merged = row_checks.drop_duplicates(merged, duplicate, files)
+        findings.raise_failures()
+    merged, flags = row_checks.drop_careless(merged, files)
     answers = merged["answers"]
-    flags = _quality_flags(q, config.quality, numeric, answers, merged["duration"])
-    excluded_quality = np.zeros(answers.shape[0], dtype=bool)
-    for name, mask in flags.items():
-        if getattr(config.quality, name) == "exclude":
-            excluded_quality |= mask
-    if excluded_quality.any():
-        for index in np.flatnonzero(excluded_quality).tolist():
-            which = [name for name, mask in flags.items() if mask[index] and getattr(config.quality, name) == "exclude"]
-            exclusions.append(Exclusion(files[merged["file"][index]], int(merged["rows"][index]), None,
-                                        f"quality: {', '.join(which)}", which[0], "quality"))
-        merged = _select(merged, ~excluded_quality)
-        flags = {name: mask[~excluded_quality] for name, mask in flags.items()}
-        answers = merged["answers"]
-        if answers.shape[0] == 0:
-            raise DataError(f"no usable responses: all {rows_read:,} rows were excluded (quality checks)")
+    if answers.shape[0] == 0:
+        raise DataError(f"no usable responses: all {rows_read:,} rows were excluded (quality checks)")
 
     segments, segment_labels = {}, {}
     for segment in q.segments:

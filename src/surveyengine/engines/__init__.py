@@ -147,6 +147,12 @@ class DuckDBEngine(Engine):
         if memory_limit:
             self.connection.execute(f"SET memory_limit = '{memory_limit}'")
         self.connection.execute("SET preserve_insertion_order = false")
+        self.database, self.memory_limit = database, memory_limit
+
+    def apart(self) -> DuckDBEngine:
+        """Another connection to the same data; over files, a database of its own, whose memory (DuckDB keeps
+        what a big aggregate used) goes back to the system when it closes."""
+        return DuckDBEngine(self.name, self.database, self.memory_limit)
 
     def _arrow(self, sql: str) -> pa.Table:
         return self.connection.sql(sql).to_arrow_table()

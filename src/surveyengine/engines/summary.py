@@ -30,8 +30,9 @@ import numpy as np
 from ..banners import banner_questions
 from ..errors import DataError, Location, Problem
 from ..questionnaire import did_you_mean
-from . import connect
+from . import connect, stream
 from .rules import Plan, clean_sql, expected_columns, used_columns, wave_labels
+from .stream import streams
 
 if TYPE_CHECKING:
     from ..cache import Summary
@@ -73,6 +74,8 @@ def summarise(study: Study, source: Source, say: Any = None) -> Summary:
         if absent:
             raise DataError("; ".join(f"missing column '{c}'{did_you_mean(c, present)}" for c in absent),
                             files[0], row=1, column=absent[0])
+        if engine.in_process and streams(study):
+            return stream.summarise(study, engine, relation, files, schema, source, say)
         findings: list[Problem] = []
         counts: Counter[str] = Counter()
         used = used_columns(study) | ({source.row_column} if source.row_column else set())
