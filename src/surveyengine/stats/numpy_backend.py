@@ -5,7 +5,7 @@ per-variable ``bincount`` reductions for moments; per discrete item one
 ``bincount`` for its frequency table, from which its moments follow exactly;
 one stable sort by cell, after which each unit's rows are contiguous and its
 cross-products are float32 matrix products of at most a few thousand rows,
-accumulated in float64 (exact for whole answers up to 15; factor scores and weights are
+accumulated in float64 (exact for whole answers up to 31; factor scores and weights are
 rounded to float32, so covariances hold about 5 significant digits). No Python loop
 runs per row or per (cell, item) pair; one runs per unit.
 """
@@ -25,7 +25,7 @@ from .plan import StatsPlan, answer_slots, banner_plan
 if TYPE_CHECKING:
     from ..data import Responses
 
-_UNIT_CHUNK_ROWS = 1 << 16
+_UNIT_CHUNK_ROWS = 1 << 14  # smaller chunks measured faster (1.46 s against 1.73 s at 1 << 16) and 130 MB lighter
 
 
 @dataclass(frozen=True)
@@ -376,7 +376,7 @@ def cross_products(columns: BlockColumns, plan: StatsPlan, order: np.ndarray, bo
     item block is one set of float32 matrix products per unit, the factor block one batched matrix
     product over the chunk's cells, padded to the largest cell (zeros add nothing).
     Products of at most ``_UNIT_CHUNK_ROWS`` rows in float32 are exact for
-    whole answers up to 15 (sums below 2^24), and accumulate in float64; factor
+    whole answers up to 31 (sums below 2^24), and accumulate in float64; factor
     scores, weights and larger answers carry float32 rounding (about 1e-7 per product).
     """
     cells = bounds.size - 1
