@@ -521,13 +521,43 @@ def test_raking_through_duckdb_equals_numpy(tmp_path: Path, monkeypatch: pytest.
     assert_same_summary(memory, engine)
 
 
-def test_raking_through_an_engine_needs_every_row_to_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rows_without_a_raking_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      duckdb_statistics: str) -> None:
+    """Streamed from DuckDB, a row that does not answer a raking item is excluded and listed as from files;
+    with the rules in SQL (every other engine) it stops the build with a count."""
     rows = _raking_rows()
     rows[7]["complained"] = ""
-    root = _raking_study(tmp_path / "rake", rows)
+    rows[200]["complained"] = ""
+    root = _raking_study(tmp_path / "rake", rows, within=True)
     monkeypatch.chdir(root)
-    with pytest.raises(DataError, match=r"1 used rows have no answer to a raking variable \(complained\)"):
-        _summary(root, "duckdb")
+    if duckdb_statistics == "sql":
+        with pytest.raises(DataError, match=r"2 used rows have no answer to a raking variable \(complained\)"):
+            _summary(root, "duckdb")
+        return
+    memory, engine = _summary(root), _summary(root, "duckdb")
+    assert memory.account["excluded_by_reason"] == {"complained: no answer to a raking variable": 2}
+    for key, value in memory.account["weighting"].items():
+        assert engine.account["weighting"][key] == (pytest.approx(value, rel=1e-12) if isinstance(value, float)
+                                                    else value), key
+    engine.account["weighting"] = memory.account["weighting"]
+    assert_same_summary(memory, engine)
+
+
+def test_speeding_through_duckdb_equals_numpy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The speeding check compares with the median duration of every kept row, which the stream finds in a
+    pass of its own before the rows are counted: in batches of 50 rows, the same flags and exclusions."""
+    from surveyengine.engines import stream
+
+    rows = _raking_rows(300)
+    rng = np.random.default_rng(5)
+    for k, row in enumerate(rows):
+        row["duration"] = "" if k % 37 == 0 else str(int(rng.integers(60, 900)))
+    root = _mini(tmp_path / "speed", rows, {"quality": {"speeding": "exclude", "duration_column": "duration"}})
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(stream, "BATCH_ROWS", 50)
+    memory, engine = _summary(root), _summary(root, "duckdb")
+    assert memory.account["excluded_by_reason"].get("quality: speeding", 0) > 0
+    assert_same_summary(memory, engine)
 
 
 def _postgres_source(root: Path, postgres: str, table: str, rows: list[dict[str, str]],

@@ -570,11 +570,13 @@ class RowChecks:
                                              "duplicate_id"))
         return _select(rows, ~duplicate) if hits.size else rows
 
-    def drop_careless(self, rows: dict[str, Any], files: list[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    def drop_careless(self, rows: dict[str, Any], files: list[str], duration_median: float | None = None
+                      ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The quality checks of the kept ``rows``: the rows without those a check set to 'exclude' finds (each
-        listed as excluded), and every check's flags of the rows left."""
+        listed as excluded), and every check's flags of the rows left (``_quality_flags``)."""
         quality = self.study.config.quality
-        flags = _quality_flags(self.study.questionnaire, quality, self.numeric, rows["answers"], rows["duration"])
+        flags = _quality_flags(self.study.questionnaire, quality, self.numeric, rows["answers"], rows["duration"],
+                               duration_median)
         excluding = [name for name in flags if getattr(quality, name) == "exclude"]
         out = np.zeros(len(rows["ids"]), dtype=bool)
         for name in excluding:
@@ -1036,8 +1038,11 @@ def _encode(labels: Any) -> tuple[np.ndarray, list[str]]:
 
 
 def _quality_flags(q: Questionnaire, quality: Any, numeric: list[Item], answers: np.ndarray,
-                   duration: np.ndarray | None) -> dict[str, np.ndarray]:
+                   duration: np.ndarray | None, duration_median: float | None = None) -> dict[str, np.ndarray]:
     """Careless respondents: straight-lining across the rating grid, speeding, too many missing answers.
+
+    Speeding compares with the median of ``duration``, or with ``duration_median`` when given (the median of
+    every kept row, when the rows come in batches).
 
     Column by column (``answers`` is column-major), never a copy of the grid; one
     pass finds each column's missing answers for both the grid and the missing check.
@@ -1072,8 +1077,10 @@ def _quality_flags(q: Questionnaire, quality: Any, numeric: list[Item], answers:
     if grid:
         flags["straightlining"] = (low == high) & (len(grid) - grid_unanswered >= quality.straightlining_min_items)
     if quality.speeding != "off" and duration is not None:
-        valid = duration[np.isfinite(duration)]
-        limit = quality.speeding_share_of_median * float(np.median(valid)) if valid.size else 0.0
+        if duration_median is None:
+            valid = duration[np.isfinite(duration)]
+            duration_median = float(np.median(valid)) if valid.size else None
+        limit = quality.speeding_share_of_median * duration_median if duration_median is not None else 0.0
         flags["speeding"] = np.isfinite(duration) & (duration < limit)
     if rating:
         flags["missing"] = unanswered > quality.max_missing_share * len(rating)

@@ -14,14 +14,16 @@ Rules that need every row at once are computed so that batches cannot change the
 - segment units and waves are coded in the order they are met and renumbered in sorted order at the end,
   so cells, units and comments come out as from files.
 
-Two rules need a value over all rows before any row can be counted: the speeding check (the median
-duration) and raking (the margins). Studies using them go through the engine's SQL checks
-(``summary.py``) instead; :func:`streams` says which.
+Two rules need a value over all rows before any row can be counted, and each takes one more pass over
+the source, checking its rows the same way: the speeding check (the median duration of the kept rows) and
+raking (the margins of the kept rows: the joint cells of the raking variables, as an engine rakes in SQL,
+``summary._rake``; the last pass gives each row its cell's factor).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -44,12 +46,9 @@ BATCH_ROWS = 1 << 18  # source rows per Arrow batch: about 130 MB of a 60-column
 PASS_ROWS = 1 << 19
 
 
-def streams(study: Study) -> bool:
-    """Whether the study's checks can run batch by batch (no rule that needs every row first)."""
-    q = study.questionnaire
+def speeding(study: Study) -> bool:
     quality = study.config.quality
-    speeding = quality.speeding != "off" and bool(quality.duration_column)
-    return not speeding and not (q.weights is not None and q.weights.rake)
+    return quality.speeding != "off" and bool(quality.duration_column)
 
 
 class _Codes:
@@ -193,48 +192,229 @@ def _repeated_ids(engine: Engine, relation: str, id_text: str) -> Any:
     return found.column("id").combine_chunks().cast(pa.string())
 
 
-def summarise(study: Study, engine: Engine, relation: str, files: list[str], schema: dict[str, str],
-              source: Source, say: Any) -> Summary:
+class _Raking:
+    """Raking of streamed rows on their aggregated margins: :meth:`add` sums each batch's kept rows into the
+    joint cells of the raking variables (and the ``within`` segment's units), :meth:`solve` rakes the cells
+    (``raking.rake``, the code a build from files uses), :meth:`apply` gives each row its cell's factor and
+    drops, listed, the rows that do not answer a raking item (as ``data._apply_raking`` does)."""
+
+    def __init__(self, study: Study, checks: Any) -> None:
+        from ..raking import within_segment
+
+        q = study.questionnaire
+        assert q.weights is not None
+        self.study, self.weights = study, q.weights
+        self.shown = study.display(study.questionnaire_path)
+        self.within = within_segment(self.weights.rake, self.shown)
+        self.items = {item.id: k for k, item in enumerate(checks.numeric)}
+        self.labels = [[str(k) for k in t.shares] for t in self.weights.rake]
+        self.groups = _Codes()
+        self.cells: dict[tuple[int, ...], np.ndarray] = {}  # codes and group -> respondents, Σw, Σw²
+        self.unknown: list[set[str]] = [set() for _ in self.weights.rake]
+        self.factor: dict[tuple[int, ...], float] = {}
+        self.report: dict[str, Any] = {}
+        self.problem: Any = None
+
+    def _keys(self, part: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """(per row: each raking variable's target position, -1 for none, then the ``within`` unit; per row and
+        raking item: answered), noting the answers that have no target share."""
+        from ..data import rake_item_codes
+
+        n = len(part["ids"])
+        keys = np.zeros((n, len(self.labels) + 1), dtype=np.int64)
+        answered = np.ones(n, dtype=bool)
+        for v, (target, labels) in enumerate(zip(self.weights.rake, self.labels)):
+            if target.variable in self.items:
+                values = part["answers"][:, self.items[target.variable]]
+                codes, unknown = rake_item_codes(self.study.questionnaire, target.variable, labels, values)
+                answered &= ~np.isnan(values)
+                self.unknown[v].update(unknown)
+            else:
+                units = part[f"seg:{target.variable}"]
+                dictionary = [str(u) for u in units.dictionary.to_pylist()]
+                lookup = np.array([labels.index(u) if u in labels else -1 for u in dictionary] or [0], dtype=np.int64)
+                indices = units.indices.to_numpy(zero_copy_only=False)
+                codes = lookup[indices]
+                self.unknown[v].update(dictionary[i] for i in np.unique(indices[codes < 0]).tolist())
+            keys[:, v] = codes
+        if self.within:
+            from ..data import _encode
+
+            keys[:, -1] = self.groups.recode(*_encode(part[f"seg:{self.within}"]))
+        return keys, answered
+
+    def add(self, part: dict[str, Any]) -> None:
+        keys, answered = self._keys(part)
+        weights = part["weights"] if part["weights"] is not None else np.ones(len(part["ids"]))
+        keys, weights = keys[answered], weights[answered]
+        if not keys.shape[0]:
+            return
+        found, inverse = np.unique(keys, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        sums = np.stack([np.bincount(inverse, minlength=found.shape[0]).astype(float),
+                         np.bincount(inverse, weights=weights, minlength=found.shape[0]),
+                         np.bincount(inverse, weights=weights * weights, minlength=found.shape[0])], axis=1)
+        for key, row in zip(map(tuple, found.tolist()), sums):
+            self.cells[key] = self.cells[key] + row if key in self.cells else row
+
+    def solve(self, answered_none: int) -> None:
+        from ..errors import Location, Problem
+        from ..raking import RakeVariable, rake
+
+        for target, unknown in zip(self.weights.rake, self.unknown):
+            if unknown:
+                shown = ", ".join(repr(u) for u in sorted(unknown)) if target.variable not in self.items else \
+                    ", ".join(sorted(unknown))
+                raise DataError(f"cannot rake on '{target.variable}': no target share for {shown}", self.shown)
+        if not self.cells:
+            columns = self.study.columns()
+            names = ", ".join(columns.get(t.variable, t.variable) for t in self.weights.rake
+                              if t.variable in self.items)
+            raise DataError(f"no usable responses: none of the {answered_none:,} rows used answers every raking "
+                            f"variable ({names})")
+        keys = sorted(self.cells)
+        table = np.array(keys, dtype=np.int64)
+        sums = np.array([self.cells[key] for key in keys])
+        groups = group_labels = None
+        if self.within:
+            group_labels, rank = self.groups.sorted()
+            groups = rank[table[:, -1]]
+        variables = [RakeVariable(t.variable, table[:, v], labels, np.asarray(list(t.shares.values()), dtype=float))
+                     for v, (t, labels) in enumerate(zip(self.weights.rake, self.labels))]
+        result = rake(variables, base=sums[:, 1], max_iterations=self.weights.max_iterations,
+                      tolerance=self.weights.tolerance, cap=self.weights.cap, groups=groups, where=self.within,
+                      group_labels=group_labels, counts=sums[:, 0], squares=sums[:, 2])
+        factor = np.divide(result.weights, sums[:, 1], out=np.zeros(len(keys)), where=sums[:, 1] > 0)
+        self.factor = dict(zip(keys, factor.tolist()))
+        self.report = {"method": "rake", **result.as_dict()}
+        if not result.converged:
+            self.problem = Problem(f"raking did not converge in {result.iterations} iterations (largest margin "
+                                   f"error {result.max_error:.2g}); weights are approximate", Location(self.shown),
+                                   "warning")
+
+    def apply(self, part: dict[str, Any], flags: dict[str, np.ndarray], checks: Any, files: list[str]
+              ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        from ..data import RULE_REASONS, Exclusion, _select
+
+        keys, answered = self._keys(part)
+        columns = self.study.columns()
+        if not answered.all():
+            rule = "missing_rake_variable"
+            path = files[part["file"][0]]  # a piece's rows come from one file
+            column_of = np.full(len(answered), None, dtype=object)
+            for target in reversed(self.weights.rake):  # a row is named by its first unanswered variable
+                if target.variable in self.items:
+                    unanswered = np.isnan(part["answers"][:, self.items[target.variable]])
+                    column = columns.get(target.variable, target.variable)
+                    column_of[unanswered] = column
+                    if self.study.config.validation.missing_rake_variable == "fail":
+                        rows = part["rows"][unanswered]
+                        checks.findings.add(rule, path, rows, column, [None] * rows.size, "fail", RULE_REASONS[rule],
+                                            target.variable)
+            for index in np.flatnonzero(~answered).tolist():
+                column = column_of[index]
+                checks.exclusions.append(Exclusion(path, int(part["rows"][index]), column,
+                                                   f"{column}: {RULE_REASONS[rule]}", rule))
+            part, keys = _select(part, answered), keys[answered]
+            flags = {name: mask[answered] for name, mask in flags.items()}
+        weights = part["weights"] if part["weights"] is not None else np.ones(len(part["ids"]))
+        factor = np.array([self.factor[key] for key in map(tuple, keys.tolist())]) if keys.shape[0] else \
+            np.zeros(0)
+        part["weights"] = weights * factor
+        return part, flags
+
+
+def _pieces(engine: Engine, sql: str, files: list[str], checks: Any, repeated: Any
+            ) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """The source in data order, a piece at a time (a batch, or its rows in one file): (file, rows read, the
+    rows kept by the rules of one row and the duplicate ids), the findings and exclusions going to
+    ``checks``."""
     import pyarrow as pa
 
+    from ..data import RawTable
+
+    seen: set[str] = set()
+    last = (-1, -1)
+    for batch in engine.batches(sql, BATCH_ROWS):
+        if batch.num_rows == 0:
+            continue
+        file_of = batch.column("__file").to_numpy(zero_copy_only=False).astype(np.int64)
+        row_of = batch.column("__row").to_numpy(zero_copy_only=False).astype(np.int64)
+        file_step, row_step = np.diff(file_of), np.diff(row_of)
+        backwards = np.any(file_step < 0) or np.any((row_step <= 0) & (file_step == 0))
+        if (int(file_of[0]), int(row_of[0])) <= last or backwards:
+            raise AssertionError("the engine returned rows out of order")  # a bug: the order is asked for
+        steps = np.flatnonzero(file_step) + 1  # where a batch passes from one file to the next
+        last = (int(file_of[-1]), int(row_of[-1]))
+        table = pa.Table.from_batches([batch]).drop_columns(["__file", "__row"])
+        for start, end in zip([0, *steps.tolist()], [*steps.tolist(), batch.num_rows]):
+            file_index = int(file_of[start])
+            path = files[file_index]
+            part = checks.check(RawTable(table.slice(start, end - start), path,
+                                         row_numbers=row_of[start:end].astype(np.int32)), file_index, header=False)
+            if len(repeated) and len(part["ids"]):
+                part = checks.drop_duplicates(part, _repeats(part["ids"], repeated, seen), files)
+            yield path, end - start, part
+
+
+def _source_sql(study: Study, relation: str, schema: dict[str, str], source: Source) -> tuple[str, str]:
+    """(the respondent id as text in SQL, the query of the columns the study reads in data order)."""
+    from ..stats.sql_backend import ident
+    from .rules import _text, expected_columns
+
+    id_text = _text(study.questionnaire.respondent_id, schema[study.questionnaire.respondent_id])
+    wanted = ", ".join(ident(c) for c in expected_columns(study))
+    if "__file" in schema:  # files: rows in file and row order as DuckDB scans them (the order is kept)
+        return id_text, f"SELECT {wanted}, __file, __row FROM {relation} AS source_rows"
+    row = (f"CAST({ident(source.row_column)} AS BIGINT)" if source.row_column
+           else f"row_number() OVER (ORDER BY {id_text})")
+    return id_text, (f"SELECT * FROM (SELECT {wanted}, 0 AS __file, {row} AS __row FROM {relation} AS source_rows) "
+                     "AS numbered ORDER BY __row")
+
+
+def summarise(study: Study, engine: Engine, relation: str, files: list[str], schema: dict[str, str],
+              source: Source, say: Any) -> Summary:
     from .. import stats
     from ..banners import banner_questions
     from ..cache import MAX_EXCLUSIONS_KEPT, Summary
     from ..comments import collect
-    from ..data import (
-        RawTable,
-        Responses,
-        RowChecks,
-        _concatenate,
-        _encode,
-        _file_order,
-    )
+    from ..data import Responses, RowChecks, _concatenate, _encode, _file_order
     from ..stats.numpy_backend import banner_cells, compute_all, merge_all
-    from ..stats.sql_backend import ident
     from ..views import Labels
-    from .rules import _text, expected_columns
 
     q = study.questionnaire
     checks = RowChecks(study)
     present = [c for c in schema if c not in ("__file", "__row")]
     for name in files:  # a stream reads only the columns the study uses: the source's columns are checked here
         checks.header(name, [c for c in present if c != source.row_column])
-    numeric = checks.numeric
-    plan = stats.plan_for(q, tuple(i.id for i in numeric))
+    plan = stats.plan_for(q, tuple(i.id for i in checks.numeric))
     questions = banner_questions(study, plan)
-    id_text = _text(q.respondent_id, schema[q.respondent_id])
+    id_text, sql = _source_sql(study, relation, schema, source)
     repeated = _repeated_ids(engine, relation, id_text)
-    wanted = ", ".join(ident(c) for c in expected_columns(study))
-    if "__file" in schema:  # files: rows in file and row order as DuckDB scans them (order kept, below)
-        sql = f"SELECT {wanted}, __file, __row FROM {relation} AS source_rows"
-    else:
-        row = (f"CAST({ident(source.row_column)} AS BIGINT)" if source.row_column
-               else f"row_number() OVER (ORDER BY {id_text})")
-        sql = f"SELECT * FROM (SELECT {wanted}, 0 AS __file, {row} AS __row FROM {relation} AS source_rows) " \
-              "AS numbered ORDER BY __row"
     engine.execute("SET preserve_insertion_order = true")  # batches in data order: the first duplicate is kept
+    _map_big_blocks_apart()
 
-    seen: set[str] = set()
+    median = None
+    if speeding(study):
+        say(f"finding the median duration in {engine.name}")
+        durations = []
+        for _, _, part in _pieces(engine, sql, files, RowChecks(study), repeated):
+            durations.append(part["duration"][np.isfinite(part["duration"])])
+        found = np.concatenate(durations) if durations else np.zeros(0)
+        median = float(np.median(found)) if found.size else None
+        del durations, found
+    raking = None
+    if q.weights is not None and q.weights.rake:
+        say(f"summing the raking margins in {engine.name}")
+        probe = RowChecks(study)
+        raking = _Raking(study, probe)
+        kept = 0
+        for _, _, part in _pieces(engine, sql, files, probe, repeated):
+            part, _ = probe.drop_careless(part, files, median)
+            kept += len(part["ids"])
+            raking.add(part)
+        raking.solve(kept)
+
     segments = {s.id: _Codes() for s in q.segments}
     waves = _Codes()
     comments = _Comments(source.max_comments)
@@ -245,7 +425,6 @@ def summarise(study: Study, engine: Engine, relation: str, files: list[str], sch
     excluded_per_file: Counter[str] = Counter()
     used_per_file: Counter[str] = Counter()
     flagged: Counter[str] = Counter()
-    last = (-1, -1)
     pending: list[dict[str, Any]] = []  # checked rows waiting for the pass
     pending_rows = 0
     passes = 0
@@ -270,55 +449,37 @@ def summarise(study: Study, engine: Engine, relation: str, files: list[str], sch
         passes += 1
         del responses, rows
         _give_back_memory()
+
     say(f"checking the rows and computing statistics in {engine.name}")
-    _map_big_blocks_apart()
-    for batch in engine.batches(sql, BATCH_ROWS):
-        if batch.num_rows == 0:
+    for path, read, part in _pieces(engine, sql, files, checks, repeated):
+        rows_read += read
+        part, flags = checks.drop_careless(part, files, median)
+        if raking is not None:
+            part, flags = raking.apply(part, flags, checks, files)
+        new = sorted(checks.exclusions, key=lambda e: e.row)
+        checks.exclusions.clear()
+        for exclusion in new:
+            by_reason[exclusion.reason] += 1
+            excluded_per_file[exclusion.file] += 1
+            bad_rows += exclusion.kind == "error"
+            if len(kept_exclusions) < MAX_EXCLUSIONS_KEPT:
+                kept_exclusions.append(exclusion.as_dict())
+        for name, mask in flags.items():
+            flagged[name] += int(mask.sum())
+        n = len(part["ids"])
+        if n == 0 or checks.findings.failures:  # a failing build reads on only to count what fails
             continue
-        file_of = batch.column("__file").to_numpy(zero_copy_only=False).astype(np.int64)
-        row_of = batch.column("__row").to_numpy(zero_copy_only=False).astype(np.int64)
-        file_step, row_step = np.diff(file_of), np.diff(row_of)
-        backwards = np.any(file_step < 0) or np.any((row_step <= 0) & (file_step == 0))
-        if (int(file_of[0]), int(row_of[0])) <= last or backwards:
-            raise AssertionError("the engine returned rows out of order")  # a bug: the order is asked for above
-        steps = np.flatnonzero(file_step) + 1  # where a batch passes from one file to the next
-        last = (int(file_of[-1]), int(row_of[-1]))
-        table = pa.Table.from_batches([batch]).drop_columns(["__file", "__row"])
-        rows_read += batch.num_rows
-        for start, end in zip([0, *steps.tolist()], [*steps.tolist(), batch.num_rows]):
-            file_index = int(file_of[start])
-            path = files[file_index]
-            before = len(checks.exclusions)
-            part = checks.check(RawTable(table.slice(start, end - start), path,
-                                         row_numbers=row_of[start:end].astype(np.int32)), file_index, header=False)
-            if len(repeated) and len(part["ids"]):
-                part = checks.drop_duplicates(part, _repeats(part["ids"], repeated, seen), files)
-            part, flags = checks.drop_careless(part, files)
-            new = checks.exclusions[before:]
-            del checks.exclusions[before:]
-            new.sort(key=lambda e: e.row)
-            for exclusion in new:
-                by_reason[exclusion.reason] += 1
-                excluded_per_file[exclusion.file] += 1
-                bad_rows += exclusion.kind == "error"
-                if len(kept_exclusions) < MAX_EXCLUSIONS_KEPT:
-                    kept_exclusions.append(exclusion.as_dict())
-            for name, mask in flags.items():
-                flagged[name] += int(mask.sum())
-            n = len(part["ids"])
-            if n == 0 or checks.findings.failures:  # a failing build reads on only to count what fails
-                continue
-            rows_used += n
-            used_per_file[path] += n
-            for s in q.segments:
-                part[f"code:{s.id}"] = segments[s.id].recode(*_encode(part.pop(f"seg:{s.id}")))
-            if q.wave is not None:
-                part["wave"] = waves.recode(*_encode(part["wave"]))
-            pending.append(part)
-            pending_rows += n
-            if pending_rows >= PASS_ROWS:
-                add(pending)
-                pending_rows = 0
+        rows_used += n
+        used_per_file[path] += n
+        for s in q.segments:
+            part[f"code:{s.id}"] = segments[s.id].recode(*_encode(part.pop(f"seg:{s.id}")))
+        if q.wave is not None:
+            part["wave"] = waves.recode(*_encode(part["wave"]))
+        pending.append(part)
+        pending_rows += n
+        if pending_rows >= PASS_ROWS:
+            add(pending)
+            pending_rows = 0
     if pending and not checks.findings.failures:
         add(pending)
     checks.findings.raise_failures()
@@ -335,11 +496,13 @@ def summarise(study: Study, engine: Engine, relation: str, files: list[str], sch
         "answers_set_missing": findings.answers_changed,
         "findings_by_rule": dict(sorted(findings.counts.items())),
         "flagged": {name: flagged[name] for name in sorted(flagged)},
-        "weighting": {},
+        "weighting": raking.report if raking is not None else {},
     }
     if rows_used + account["rows_excluded"] != rows_read:
         raise AssertionError("row account does not add up")  # a bug, never bad input
+    listed = sorted(findings.listed, key=_file_order(files))
+    if raking is not None and raking.problem is not None:
+        listed.append(raking.problem)
     labels = Labels({s: codes.sorted()[0] for s, codes in segments.items()}, waves.sorted()[0])
-    return Summary(_renumbered(total, segments, waves), labels, account, kept_exclusions,
-                   sorted(findings.listed, key=_file_order(files)), findings.answers_changed, bad_rows,
-                   comments.result(waves, segments))
+    return Summary(_renumbered(total, segments, waves), labels, account, kept_exclusions, listed,
+                   findings.answers_changed, bad_rows, comments.result(waves, segments))

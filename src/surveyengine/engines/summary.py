@@ -1,6 +1,8 @@
 """A study's summary (statistics, labels, row account, findings, comments) computed inside an engine.
 
-A fixed number of statements per build, whatever the number of segments, waves and items:
+An engine that runs in this process (DuckDB) streams its rows through the file checks and the numpy pass
+(``stream.py``). Every other engine runs the rules and the statistics as SQL, a fixed number of statements
+per build, whatever the number of segments, waves and items:
 
 1. the source's columns (``LIMIT 0``), to check them as a file's header is checked;
 2. the distinct wave values (when the study has waves), parsed to periods in Python;
@@ -8,16 +10,13 @@ A fixed number of statements per build, whatever the number of segments, waves a
    which in PostgreSQL could find a user's own table of that name;
 4. the row account: per file, rows read and the count of every rule, exclusion and quality flag;
 5. the first offending rows of each rule and the first excluded rows (only when there are any), bounded;
-6. the statistics (``stats/sql_backend.py``): in an engine that runs in this process (DuckDB), the used
-   rows' labels and then the rows as Arrow batches for the numpy pass (banner cells included); in any
-   other, the cell statistics, the unit cross-products, with a bootstrap the replicate groups'
-   cross-products, and one query of banner cells per question whose answers make banner columns (only
-   when banners declare them), as SQL aggregates;
+6. the statistics (``stats/sql_backend.py``): the cell statistics, the unit cross-products, with a
+   bootstrap the replicate groups' cross-products, and one query of banner cells per question whose
+   answers make banner columns (only when banners declare them), as SQL aggregates;
 7. the latest open answers, bounded by ``max_comments``;
 
 plus two ``CREATE TEMP VIEW`` statements that name the quality checks and the used rows. Only these
-results travel back: kilobytes to megabytes, whatever the number of respondents.
-"""
+results travel back: kilobytes to megabytes, whatever the number of respondents."""
 
 from __future__ import annotations
 
@@ -32,7 +31,6 @@ from ..errors import DataError, Location, Problem
 from ..questionnaire import did_you_mean
 from . import connect, stream
 from .rules import Plan, clean_sql, expected_columns, used_columns, wave_labels
-from .stream import streams
 
 if TYPE_CHECKING:
     from ..cache import Summary
@@ -74,7 +72,7 @@ def summarise(study: Study, source: Source, say: Any = None) -> Summary:
         if absent:
             raise DataError("; ".join(f"missing column '{c}'{did_you_mean(c, present)}" for c in absent),
                             files[0], row=1, column=absent[0])
-        if engine.in_process and streams(study):
+        if engine.in_process:  # its rows reach Python without a network: the checks need not be SQL
             return stream.summarise(study, engine, relation, files, schema, source, say)
         findings: list[Problem] = []
         counts: Counter[str] = Counter()
@@ -134,24 +132,17 @@ def summarise(study: Study, source: Source, say: Any = None) -> Summary:
                    f"FROM {used_rows})")
         rel = sql_backend.Relation(rel_sql, len(plan.segments), plan.wave)
         questions = banner_questions(study, splan)
-        if engine.in_process:
-            labels_sql = sql_backend.labels_query(rel)
-            study_stats, segment_labels, wave_list = sql_backend.stream_stats(
-                splan, rel, plan.segments, q.weights is not None, engine.arrow(labels_sql) if labels_sql else None,
-                engine.batches(sql_backend.stream_query(splan, rel, q.weights is not None), sql_backend.STREAM_ROWS),
-                questions)
-        else:
-            cells = engine.arrow(sql_backend.cell_query(splan, rel))
-            unit_sql = sql_backend.unit_query(splan, rel)
-            units = engine.arrow(unit_sql) if unit_sql else None
-            replicate_sql = sql_backend.replicate_query(splan, rel)
-            replicates = engine.arrow(replicate_sql) if replicate_sql else None
-            study_stats, segment_labels, wave_list = sql_backend.to_stats(splan, plan.segments, plan.wave, cells,
-                                                                          units, replicates)
-            banners = {item_id: sql_backend.banner_stats(splan, item_id, engine.arrow(
-                sql_backend.banner_query(splan, "used", item_id))) for item_id in questions}
-            if banners:
-                study_stats = replace(study_stats, banners=banners)
+        cells = engine.arrow(sql_backend.cell_query(splan, rel))
+        unit_sql = sql_backend.unit_query(splan, rel)
+        units = engine.arrow(unit_sql) if unit_sql else None
+        replicate_sql = sql_backend.replicate_query(splan, rel)
+        replicates = engine.arrow(replicate_sql) if replicate_sql else None
+        study_stats, segment_labels, wave_list = sql_backend.to_stats(splan, plan.segments, plan.wave, cells,
+                                                                      units, replicates)
+        banners = {item_id: sql_backend.banner_stats(splan, item_id, engine.arrow(
+            sql_backend.banner_query(splan, "used", item_id))) for item_id in questions}
+        if banners:
+            study_stats = replace(study_stats, banners=banners)
         labels = Labels(segment_labels, wave_list)
 
         comments = None

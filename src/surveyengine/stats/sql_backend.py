@@ -32,8 +32,7 @@ forms as a few matrix products and ``bincount`` calls (docs/warehouse.md has the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -301,69 +300,6 @@ def to_stats(plan: StatsPlan, segment_ids: list[str], wave: bool, cells: Any, un
         replicate_cross = UnitCross(plan.replicate_block, {}, **full)
     return (StudyStats(cell_stats, unit_cross, unit_of_cell.astype(np.int64), replicate_cross), segment_labels,
             wave_labels)
-
-
-STREAM_ROWS = 1 << 19  # rows per Arrow batch of the in-process path: about 120 MB of answers for 57 items
-
-
-def labels_query(rel: Relation) -> str | None:
-    """The distinct segment units and waves of the used rows (None when the study has neither)."""
-    keys = _keys(rel)
-    return f"SELECT DISTINCT {', '.join(keys)} FROM {rel.sql} AS labelled" if keys else None
-
-
-def stream_query(plan: StatsPlan, rel: Relation, weighted: bool) -> str:
-    """The used rows with only what the numpy pass reads: keys, weight, id (for the replicate groups) and the
-    answers as FLOAT (they hold float32 values: the cast is exact and halves what crosses to numpy)."""
-    columns = _keys(rel) + (["w"] if weighted else []) + (["id"] if plan.replicates else []) + [
-        f"CAST(x{k} AS FLOAT) AS x{k}" for k in range(len(plan.items))]
-    return f"SELECT {', '.join(columns)} FROM {rel.sql} AS streamed"
-
-
-def stream_stats(plan: StatsPlan, rel: Relation, segment_ids: list[str], weighted: bool, labels: Any | None,
-                 batches: Any, banner_questions: Sequence[str] = ()) -> tuple[StudyStats, dict[str, list[str]],
-                                                                            list[str]]:
-    """The numpy pass over the used rows as Arrow batches (``stream_query``), merged by addition.
-
-    ``labels`` is the result of ``labels_query``: units and waves are coded against the whole relation's
-    sorted labels, so the batches' cells line up. Memory holds one batch and the running statistics.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from ..data import Responses
-    from .numpy_backend import banner_cells, compute_all, merge_all
-
-    segment_labels = {s: _labels(labels.column(f"s{i}").to_pylist()) for i, s in enumerate(segment_ids)}
-    wave_labels = _labels(labels.column("wave").to_pylist()) if rel.wave else []
-
-    def codes(column: Any, known: list[str]) -> np.ndarray:
-        found = pc.index_in(column.cast(pa.string()), value_set=pa.array(known, type=pa.string()))
-        return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int32)
-
-    total: StudyStats | None = None
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue
-        answers = np.empty((batch.num_rows, len(plan.items)), dtype=np.float32, order="F")
-        for k in range(len(plan.items)):
-            answers[:, k] = batch.column(f"x{k}").to_numpy(zero_copy_only=False)  # NULL -> NaN
-        responses = Responses(
-            items=plan.items, answers=answers, ids=batch.column("id") if plan.replicates else None,
-            segments={s: codes(batch.column(f"s{i}"), segment_labels[s]) for i, s in enumerate(segment_ids)},
-            segment_labels=segment_labels, wave=codes(batch.column("wave"), wave_labels) if rel.wave else None,
-            wave_labels=wave_labels,
-            weights=np.asarray(batch.column("w").to_numpy(zero_copy_only=False), dtype=np.float64)
-            if weighted else None,
-            text={}, source_file=np.zeros(0, dtype=np.int32), source_row=np.zeros(0, dtype=np.int64), files=[],
-            rows_read=batch.num_rows)
-        part = compute_all(responses, plan)
-        if banner_questions:
-            part = replace(part, banners={q: banner_cells(responses, plan, q) for q in banner_questions})
-        total = part if total is None else merge_all([total, part])
-    if total is None:
-        raise ValueError("no used rows to compute statistics from")
-    return total, segment_labels, wave_labels
 
 
 def banner_query(plan: StatsPlan, source: str, item_id: str) -> str:
