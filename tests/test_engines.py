@@ -805,3 +805,37 @@ def test_a_build_from_postgres_leaves_a_users_table_named_clean_alone(tmp_path: 
     with psycopg.connect(postgres, autocommit=True) as connection:
         assert connection.execute("SELECT kept FROM clean").fetchall() == [("mine",)]
         connection.execute("DROP TABLE clean")
+
+
+def test_engine_auto_streams_big_parquet_through_duckdb_and_caches(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--engine auto`` (the default) reads Parquet files above the size limit through DuckDB, small ones in
+    memory; files read by DuckDB are cached like files read in memory, under a key of their own (DuckDB keeps
+    only the latest comments)."""
+    from click.testing import CliRunner
+
+    from surveyengine import build
+    from surveyengine.cli import cli
+
+    root = _raking_study(tmp_path / "auto", _raking_rows())
+    config = yaml.safe_load((root / "surveyengine.yaml").read_text())
+    config["output"] = {"formats": ["json"]}
+    (root / "surveyengine.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.chdir(root)
+
+    def run() -> str:
+        result = CliRunner().invoke(cli, ["build", "."])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    first = run()
+    assert "through duckdb" not in first and "reading responses" in first
+    in_memory = json.loads((root / "site" / "results.json").read_text())
+    monkeypatch.setattr(build, "AUTO_DUCKDB_BYTES", 0)
+    second = run()
+    assert "reading the Parquet files through duckdb" in second and "using the cache" not in second
+    assert "statistics unchanged: using the cache" in run()
+    streamed = json.loads((root / "site" / "results.json").read_text())
+    for results in (in_memory, streamed):
+        del results["generated"]
+    _numbers_close(in_memory, streamed)

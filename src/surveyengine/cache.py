@@ -95,10 +95,13 @@ def _files_key(study: Study, prefix: str, files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def key_for(study: Study, data_files: list[Path]) -> str:
+def key_for(study: Study, data_files: list[Path], engine: str = "memory") -> str:
+    """The key of a summary of ``data_files``; ``engine``: where they were read (DuckDB keeps only the latest
+    comments, so its summary is not the in-memory one)."""
     # the study's own plugins may read the data (readers): their code is an input too
     plugin_files = [path for folder in study.plugins_dirs() for path in sorted(folder.glob("*.py"))]
-    return _files_key(study, f"surveyengine {__version__} cache {FORMAT}", [*study.files, *plugin_files, *data_files])
+    prefix = f"surveyengine {__version__} cache {FORMAT}" + ("" if engine == "memory" else f" {engine}")
+    return _files_key(study, prefix, [*study.files, *plugin_files, *data_files])
 
 
 def _cell_arrays(cells: CellStats) -> dict[str, np.ndarray]:

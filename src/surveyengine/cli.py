@@ -265,8 +265,9 @@ def simulate(questionnaire: Path, n: int, seed: int, out: Path, encoding: str, u
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (for CI).")
 @click.option("--strict", is_flag=True, help="Fail on any warning.")
 @click.option("--no-cache", is_flag=True, help="Read the data and compute the statistics even if they are unchanged.")
-@click.option("--engine", type=click.Choice(["memory", "duckdb"]), default="memory", show_default=True,
-              help="Where the statistics pass runs: in memory, or in DuckDB over the Parquet files (larger than memory).")
+@click.option("--engine", type=click.Choice(["auto", "memory", "duckdb"]), default="auto", show_default=True,
+              help="Where the data are read: in memory, or streamed from the Parquet files by DuckDB (larger than "
+                   "memory); auto: DuckDB for Parquet files over 100 MB when the duckdb extra is installed.")
 @plugins_dir_option
 def build(study: Path, out: Path | None, formats: str | None, base_url: str | None, quiet: bool, strict: bool,
           no_cache: bool, engine: str, plugins_dirs: tuple[Path, ...]) -> None:

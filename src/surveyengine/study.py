@@ -31,7 +31,7 @@ class Study:
     warnings: list[Problem] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     loaded: qn.Loaded | None = None
-    engine: str | None = None  # 'duckdb': the statistics pass runs in DuckDB over the Parquet files (--engine)
+    engine: str | None = None  # 'duckdb': Parquet files streamed by DuckDB; 'auto': when they are big (--engine)
 
     @property
     def language(self) -> str:
