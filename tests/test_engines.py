@@ -839,3 +839,24 @@ def test_engine_auto_streams_big_parquet_through_duckdb_and_caches(tmp_path: Pat
     for results in (in_memory, streamed):
         del results["generated"]
     _numbers_close(in_memory, streamed)
+
+
+def test_validate_through_duckdb_gives_the_account_from_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    from click.testing import CliRunner
+
+    from surveyengine.cli import cli
+
+    rows = _raking_rows()
+    rows[3]["quality"] = "7"
+    rows[5]["respondent_id"] = rows[4]["respondent_id"]
+    root = _mini(tmp_path / "validate", rows, {"validation": {"out_of_range": "exclude"}})
+    monkeypatch.chdir(root)
+    reports = []
+    for engine in ("memory", "duckdb"):
+        result = CliRunner().invoke(cli, ["validate", ".", "--format", "json", "--engine", engine])
+        assert result.exit_code == 0, result.output
+        reports.append(json.loads(result.stdout))
+    memory, streamed = reports
+    assert memory["account"]["rows_excluded"] == 2 and memory["account"]["exclusions"]
+    assert streamed == memory

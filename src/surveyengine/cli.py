@@ -129,8 +129,11 @@ study_argument = click.argument("study", default=".", type=click.Path(path_type=
 @study_argument
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Report format.")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option("--engine", type=click.Choice(["auto", "memory", "duckdb"]), default="auto", show_default=True,
+              help="Where the data are read (as for build); through DuckDB only the first 10,000 excluded rows "
+                   "are listed.")
 @plugins_dir_option
-def validate(study: Path, fmt: str, strict: bool, plugins_dirs: tuple[Path, ...]) -> None:
+def validate(study: Path, fmt: str, strict: bool, engine: str, plugins_dirs: tuple[Path, ...]) -> None:
     """Check the questionnaire, the study config and, if configured, the response data.
 
     STUDY is a study folder (with surveyengine.yaml) or a questionnaire file.
@@ -140,15 +143,26 @@ def validate(study: Path, fmt: str, strict: bool, plugins_dirs: tuple[Path, ...]
 
     root, config_path, config, raw = load_config(study)
     loaded, pm = _study(study, plugins_dirs)
+    loaded.engine = None if engine == "memory" else engine
     problems = list(loaded.warnings)
     account = None
     if raw is not None and config.data:
-        from .data import load_responses
+        from .build import engine_source
 
-        responses = load_responses(loaded, pm)
-        problems.extend(responses.findings)
-        account = responses.account()
-        account["exclusions"] = [e.as_dict() for e in responses.exclusions]
+        source = engine_source(loaded)
+        if source is not None:  # big Parquet files: streamed by DuckDB, never held in memory
+            from .engines.summary import summarise
+
+            summary = summarise(loaded, source)
+            problems.extend(summary.findings)
+            account = {**summary.account, "exclusions": summary.exclusions}
+        else:
+            from .data import load_responses
+
+            responses = load_responses(loaded, pm)
+            problems.extend(responses.findings)
+            account = responses.account()
+            account["exclusions"] = [e.as_dict() for e in responses.exclusions]
     failed = strict and bool(problems)
     if fmt == "json":
         click.echo(json.dumps({
