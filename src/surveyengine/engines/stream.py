@@ -22,6 +22,7 @@ raking (the margins of the kept rows: the joint cells of the raking variables, a
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -44,6 +45,7 @@ BATCH_ROWS = 1 << 18  # source rows per Arrow batch: about 130 MB of a 60-column
 # took 1.5 times as long in four passes of 250,000 rows as in one of a million, and as long in two of 500,000),
 # and half a million checked rows of 48 items are about 100 MB
 PASS_ROWS = 1 << 19
+PROGRESS_SECONDS = 5.0
 
 
 def speeding(study: Study) -> bool:
@@ -451,6 +453,7 @@ def summarise(study: Study, engine: Engine, relation: str, files: list[str], sch
         _give_back_memory()
 
     say(f"checking the rows and computing statistics in {engine.name}")
+    told = time.monotonic()
     for path, read, part in _pieces(engine, sql, files, checks, repeated):
         rows_read += read
         part, flags = checks.drop_careless(part, files, median)
@@ -480,6 +483,9 @@ def summarise(study: Study, engine: Engine, relation: str, files: list[str], sch
         if pending_rows >= PASS_ROWS:
             add(pending)
             pending_rows = 0
+            if time.monotonic() - told > PROGRESS_SECONDS:  # a long stream says how far it is, now and then
+                say(f"{rows_read:,} rows checked, {rows_used:,} used so far")
+                told = time.monotonic()
     if pending and not checks.findings.failures:
         add(pending)
     checks.findings.raise_failures()
