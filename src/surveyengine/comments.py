@@ -77,6 +77,11 @@ def text_items(q: Questionnaire) -> list[str]:
 
 def collect(responses: Responses, q: Questionnaire) -> CommentTable:
     """Every non-empty text answer, with its wave, segment codes, overall answer and complaint status."""
+    return collect_rows(responses, q)[0]
+
+
+def collect_rows(responses: Responses, q: Questionnaire) -> tuple[CommentTable, np.ndarray]:
+    """:func:`collect`, and the position of each comment's row in ``responses``."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -95,7 +100,7 @@ def collect(responses: Responses, q: Questionnaire) -> CommentTable:
         empty = np.zeros(0, dtype=np.int32)
         return CommentTable(items, np.zeros(0, dtype=np.int16), [], empty,
                             {s: empty for s in responses.segments}, ids=[],
-                            recommend=np.zeros(0, dtype=np.float32))
+                            recommend=np.zeros(0, dtype=np.float32)), np.zeros(0, dtype=np.int64)
     rows = np.concatenate(rows_of)
     item = np.concatenate(item_of)
     wave_all = responses.wave if responses.wave is not None else np.full(responses.n, -1, dtype=np.int32)
@@ -120,7 +125,8 @@ def collect(responses: Responses, q: Questionnaire) -> CommentTable:
                  else np.full(rows.size, np.nan, dtype=np.float32))
     ids = responses.ids
     ids = ids.take(pa.array(rows)).to_pylist() if hasattr(ids, "take") else [ids[r] for r in rows.tolist()]
-    return CommentTable(items, item, text, wave, segments, score, complained, [str(i) for i in ids], recommend)
+    return CommentTable(items, item, text, wave, segments, score, complained, [str(i) for i in ids],
+                        recommend), rows
 
 
 def take(table: CommentTable, index: np.ndarray) -> CommentTable:

@@ -1,9 +1,10 @@
 """Spark as an engine: local mode in this process's own JVM, or a cluster through Spark Connect.
 
-The statements are the other engines' (DuckDB-dialect SQL from ``stats/sql_backend.py`` and ``rules.py``),
-transpiled by sqlglot; this module only connects, materialises the one temporary table, and rewrites each
-conditional aggregate into the form Spark runs fastest (``spark_forms``, measured by ``engine_forms_spark``
-in ``benchmarks/run.py``).
+Spark's Python workers check each partition's rows and run the numpy pass on them (``map_partitions``,
+``stream.summarise_partitions``). A study with a speeding check or raking takes the other engines' SQL
+instead (DuckDB-dialect SQL from ``stats/sql_backend.py`` and ``rules.py``), transpiled by sqlglot; for it this
+module materialises the one temporary table and rewrites each conditional aggregate into the form Spark runs
+fastest (``spark_forms``, measured by ``engine_forms_spark`` in ``benchmarks/run.py``).
 
 Where Spark runs comes from ``env`` or ``profile`` (never the study YAML), like any connection string:
 ``local[*]`` (the default), ``local[2]``, or ``sc://host:15002/;token=...`` for Spark Connect. A local
@@ -197,6 +198,17 @@ class SparkEngine(Engine):
                 self.session.catalog.dropTempView(stage)
         frame.createOrReplaceTempView(name)
         self.persisted[name] = frame
+
+    def map_partitions(self, sql: str, function: Any) -> list[bytes]:
+        """``function`` (Arrow batches of a partition -> batches of one binary column ``payload``) run by Spark's
+        Python workers over each partition of the query's rows (``mapInArrow``); the payloads."""
+        self.queries += 1
+        try:
+            frame = self.session.sql(self.translate(sql))
+            payloads = frame.mapInArrow(function, "payload binary").toArrow()
+        except Exception as exc:
+            raise self.error(exc, "the engine failed") from None
+        return payloads.column("payload").to_pylist()
 
     def _release(self, name: str) -> None:
         self.persisted.pop(name, None)  # its blocks go when the session collects it

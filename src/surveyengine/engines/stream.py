@@ -1,5 +1,7 @@
 """A study's summary from an engine that runs in this process (DuckDB): its rows streamed as Arrow batches
-through the same checks as files (``data.RowChecks``) and the numpy pass, merged by addition.
+through the same checks as files (``data.RowChecks``) and the numpy pass, merged by addition. Spark runs the
+same in its Python workers, a partition each (:func:`summarise_partitions`), and only their statistics
+come back.
 
 DuckDB in this process hands its rows to Python without a network in between, so the checks do not need
 to be SQL: the rules in numpy ran 15-20 times faster than the same rules as DuckDB expressions
@@ -77,54 +79,54 @@ class _Codes:
 
 class _Comments:
     """The latest ``limit`` comments (most recent wave first, then data order, then item order) of the rows
-    seen so far: each batch's table is added and the rest cut off."""
+    seen so far: each table is added and the rest cut off. A comment's place in the data is its position,
+    file index * 2^32 + row."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.table: CommentTable | None = None
-        self.batch = np.zeros(0, dtype=np.int64)  # the batch each kept comment came from (data order)
+        self.position = np.zeros(0, dtype=np.int64)
 
-    def add(self, table: CommentTable, batch: int, waves: _Codes) -> None:
+    def _order(self, table: CommentTable, position: np.ndarray, waves: _Codes) -> np.ndarray:
+        _, rank = waves.sorted()
+        wave_rank = np.where(table.wave >= 0, rank[np.maximum(table.wave, 0)], -1).astype(np.int64)
+        return np.lexsort((table.item, position, -wave_rank))
+
+    def add(self, table: CommentTable, position: np.ndarray, waves: _Codes) -> None:
         from ..comments import concatenate, take
 
-        if not len(table):
-            if self.table is None:
-                self.table = table
+        if self.table is not None and len(table):
+            table, position = concatenate([self.table, table]), np.concatenate([self.position, position])
+        elif self.table is not None:
             return
-        joined = concatenate([self.table, table]) if self.table is not None else table
-        batches = np.concatenate([self.batch, np.full(len(table), batch, dtype=np.int64)])
-        if len(joined) > self.limit:
-            _, rank = waves.sorted()
-            wave_rank = np.where(joined.wave >= 0, rank[np.maximum(joined.wave, 0)], -1).astype(np.int64)
-            # within a batch the table is already in wave, row, item order: its position keeps that order
-            order = np.lexsort((np.arange(len(joined)), batches, -wave_rank))[:self.limit]
-            joined, batches = take(joined, order), batches[order]
-        self.table, self.batch = joined, batches
+        if len(table) > self.limit:
+            keep = self._order(table, position, waves)[:self.limit]
+            table, position = take(table, keep), position[keep]
+        self.table, self.position = table, position
 
     def result(self, waves: _Codes, segments: dict[str, _Codes]) -> CommentTable | None:
         from ..comments import take
 
-        table = self.table
-        if table is None:
+        if self.table is None:
             return None
+        order = self._order(self.table, self.position, waves)
         _, wave_rank = waves.sorted()
+        table = self.table
         wave = np.where(table.wave >= 0, wave_rank[np.maximum(table.wave, 0)], -1).astype(np.int32)
-        order = np.lexsort((np.arange(len(table)), self.batch, -wave.astype(np.int64)))
-        table = take(replace(table, wave=wave, segments={s: segments[s].sorted()[1][codes] if codes.size else codes
-                                                         for s, codes in table.segments.items()}), order)
-        return table
+        return take(replace(table, wave=wave, segments={s: segments[s].sorted()[1][codes] if codes.size else codes
+                                                        for s, codes in table.segments.items()}), order)
 
 
-def _renumbered(stats: StudyStats, segments: dict[str, _Codes], waves: _Codes) -> StudyStats:
-    """The statistics with units and waves coded in sorted label order, cells and units in that order."""
+def _recoded(stats: StudyStats, segments: dict[str, np.ndarray], waves: np.ndarray | None) -> StudyStats:
+    """The statistics with units and waves coded anew (old code -> new code), cells and units merged in the
+    order of the new codes."""
     from ..stats.numpy_backend import merge_all
 
-    remap = {s: codes.sorted()[1] for s, codes in segments.items()}
-    cells = replace(stats.cells, segment_codes={s: remap[s][c] for s, c in stats.cells.segment_codes.items()},
-                    wave_codes=waves.sorted()[1][stats.cells.wave_codes] if waves.labels else stats.cells.wave_codes)
+    cells = replace(stats.cells, segment_codes={s: segments[s][c] for s, c in stats.cells.segment_codes.items()},
+                    wave_codes=waves[stats.cells.wave_codes] if waves is not None else stats.cells.wave_codes)
     units = stats.units
     if units is not None:
-        units = replace(units, segment_codes={s: remap[s][c] for s, c in units.segment_codes.items()})
+        units = replace(units, segment_codes={s: segments[s][c] for s, c in units.segment_codes.items()})
     return merge_all([replace(stats, cells=cells, units=units)])
 
 
@@ -178,6 +180,11 @@ def _give_back_memory() -> None:
         libc.malloc_trim(0)
 
 
+def _repeated_sql(relation: str, id_text: str) -> str:
+    return (f"SELECT id FROM (SELECT {id_text} AS id FROM {relation} AS source_rows) AS ids "
+            "WHERE id <> '' GROUP BY id HAVING COUNT(*) > 1")
+
+
 def _repeated_ids(engine: Engine, relation: str, id_text: str) -> Any:
     """The ids found on more than one row (one ``GROUP BY``, on a connection of its own: the hash table of ten
     million ids held 400 MB that DuckDB kept after the query)."""
@@ -185,8 +192,7 @@ def _repeated_ids(engine: Engine, relation: str, id_text: str) -> Any:
 
     apart = engine.apart() if hasattr(engine, "apart") else engine
     try:
-        found = apart.arrow(f"SELECT id FROM (SELECT {id_text} AS id FROM {relation} AS source_rows) AS ids "
-                            "WHERE id <> '' GROUP BY id HAVING COUNT(*) > 1")
+        found = apart.arrow(_repeated_sql(relation, id_text))
     finally:
         if apart is not engine:
             engine.queries += apart.queries
@@ -359,8 +365,10 @@ def _pieces(engine: Engine, sql: str, files: list[str], checks: Any, repeated: A
             yield path, end - start, part
 
 
-def _source_sql(study: Study, relation: str, schema: dict[str, str], source: Source) -> tuple[str, str]:
-    """(the respondent id as text in SQL, the query of the columns the study reads in data order)."""
+def _source_sql(study: Study, relation: str, schema: dict[str, str], source: Source, ordered: bool = True
+                ) -> tuple[str, str]:
+    """(the respondent id as text in SQL, the query of the columns the study reads, in data order unless not
+    ``ordered``)."""
     from ..stats.sql_backend import ident
     from .rules import _text, expected_columns
 
@@ -371,26 +379,176 @@ def _source_sql(study: Study, relation: str, schema: dict[str, str], source: Sou
     row = (f"CAST({ident(source.row_column)} AS BIGINT)" if source.row_column
            else f"row_number() OVER (ORDER BY {id_text})")
     return id_text, (f"SELECT * FROM (SELECT {wanted}, 0 AS __file, {row} AS __row FROM {relation} AS source_rows) "
-                     "AS numbered ORDER BY __row")
+                     "AS numbered" + (" ORDER BY __row" if ordered else ""))
+
+
+class _Gather:
+    """The kept rows of a stream (or of one Spark partition), counted, gathered and passed over: the statistics
+    merged by addition, units and waves coded as they are met, the row account, the first exclusions, the
+    latest comments. :meth:`merge` adds another gather's (a partition's) into this one."""
+
+    def __init__(self, study: Study, checks: Any, files: list[str], max_comments: int) -> None:
+        from .. import stats
+        from ..banners import banner_questions
+
+        q = study.questionnaire
+        self.study, self.checks, self.files = study, checks, files
+        self.plan = stats.plan_for(q, tuple(i.id for i in checks.numeric))
+        self.questions = banner_questions(study, self.plan)
+        self.segments = {s.id: _Codes() for s in q.segments}
+        self.waves = _Codes()
+        self.comments = _Comments(max_comments)
+        self.total: StudyStats | None = None
+        self.rows_read = self.rows_used = self.bad_rows = 0
+        self.exclusions: list[tuple[int, int, dict[str, Any]]] = []  # (file, row, exclusion): the first ones
+        self.by_reason: Counter[str] = Counter()
+        self.excluded_per_file: Counter[str] = Counter()
+        self.used_per_file: Counter[str] = Counter()
+        self.flagged: Counter[str] = Counter()
+        self.pending: list[dict[str, Any]] = []  # checked rows waiting for the pass
+        self.pending_rows = 0
+        self.first = (len(files), 0)  # the first (file, row) seen: partitions merge in data order
+
+    def take(self, path: str, part: dict[str, Any], flags: dict[str, np.ndarray]) -> bool:
+        """One piece's kept rows (``part``, of the file ``path``) and its quality flags, after every rule: the
+        exclusions the rules listed in ``checks`` are counted; True when a pass ran."""
+        from ..cache import MAX_EXCLUSIONS_KEPT
+        from ..data import _encode
+
+        file_index = self.files.index(path)
+        for exclusion in sorted(self.checks.exclusions, key=lambda e: e.row):
+            self.by_reason[exclusion.reason] += 1
+            self.excluded_per_file[exclusion.file] += 1
+            self.bad_rows += exclusion.kind == "error"
+            if len(self.exclusions) < MAX_EXCLUSIONS_KEPT:
+                self.exclusions.append((file_index, exclusion.row, exclusion.as_dict()))
+        self.checks.exclusions.clear()
+        for name, mask in flags.items():
+            self.flagged[name] += int(mask.sum())
+        n = len(part["ids"])
+        if n == 0 or self.checks.findings.failures:  # a failing build reads on only to count what fails
+            return False
+        self.rows_used += n
+        self.used_per_file[path] += n
+        for s in self.segments:
+            part[f"code:{s}"] = self.segments[s].recode(*_encode(part.pop(f"seg:{s}")))
+        if self.study.questionnaire.wave is not None:
+            part["wave"] = self.waves.recode(*_encode(part["wave"]))
+        self.pending.append(part)
+        self.pending_rows += n
+        if self.pending_rows < PASS_ROWS:
+            return False
+        self.flush()
+        return True
+
+    def flush(self) -> None:
+        """The pass over the gathered rows, merged into the running statistics; their comments, into the
+        latest."""
+        from ..comments import collect_rows
+        from ..data import Responses, _concatenate
+        from ..stats.numpy_backend import banner_cells, compute_all, merge_all
+
+        if not self.pending or self.checks.findings.failures:
+            return
+        rows = _concatenate(self.pending)
+        self.pending.clear()  # the checked parts, once copied: only one copy of the rows is held during the pass
+        self.pending_rows = 0
+        plan, q = self.plan, self.study.questionnaire
+        responses = Responses(
+            items=plan.items, answers=rows["answers"], ids=rows["ids"],
+            segments={s: rows[f"code:{s}"] for s in self.segments},
+            segment_labels={s: list(c.labels) for s, c in self.segments.items()}, wave=rows["wave"],
+            wave_labels=list(self.waves.labels), weights=rows["weights"],
+            text={i.id: rows[f"text:{i.id}"] for i in self.checks.texts}, source_file=rows["file"],
+            source_row=rows["rows"], files=self.files, rows_read=len(rows["ids"]))
+        result = compute_all(responses, plan)
+        if self.questions:
+            result = replace(result, banners={item: banner_cells(responses, plan, item) for item in self.questions})
+        self.total = result if self.total is None else merge_all([self.total, result])
+        table, at = collect_rows(responses, q)
+        position = (responses.source_file[at].astype(np.int64) << 32) + responses.source_row[at].astype(np.int64)
+        self.comments.add(table, position, self.waves)
+        del responses, rows
+        _give_back_memory()
+
+    def merge(self, other: _Gather) -> None:
+        """Another gather's rows (a partition's) added to this one's: its codes translated into this one's."""
+        from ..stats.numpy_backend import merge_all
+
+        other.flush()
+        segments = {s: self.segments[s].recode(np.arange(len(c.labels)), c.labels)
+                    for s, c in other.segments.items()}
+        waves = self.waves.recode(np.arange(len(other.waves.labels)), other.waves.labels) \
+            if other.waves.labels else None
+        if other.total is not None:
+            recoded = _recoded(other.total, segments, waves)
+            self.total = recoded if self.total is None else merge_all([self.total, recoded])
+        table = other.comments.table
+        if table is not None and len(table):
+            wave = np.where(table.wave >= 0, waves[np.maximum(table.wave, 0)], -1).astype(np.int32) \
+                if waves is not None else table.wave
+            table = replace(table, wave=wave, segments={s: segments[s][c] if c.size else c
+                                                        for s, c in table.segments.items()})
+            self.comments.add(table, other.comments.position, self.waves)
+        for name in ("rows_read", "rows_used", "bad_rows"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("by_reason", "excluded_per_file", "used_per_file", "flagged"):
+            getattr(self, name).update(getattr(other, name))
+        self.exclusions.extend(other.exclusions)
+        findings, theirs = self.checks.findings, other.checks.findings
+        findings.counts.update(theirs.counts)
+        findings.answers_changed += theirs.answers_changed
+        findings.listed.extend(theirs.listed)
+        findings.failures.extend(theirs.failures)
+        for name, read in other.checks.read_per_file.items():
+            self.checks.read_per_file[name] = self.checks.read_per_file.get(name, 0) + read
+
+    def summary(self, raking: _Raking | None = None) -> Summary:
+        from ..cache import MAX_EXCLUSIONS_KEPT, Summary
+        from ..data import MAX_FAIL_LISTED, MAX_FINDINGS_LISTED, _file_order
+        from ..views import Labels
+
+        self.flush()
+        findings, files = self.checks.findings, self.files
+        findings.failures = sorted(findings.failures, key=_file_order(files))[:MAX_FAIL_LISTED]
+        findings.raise_failures()
+        if self.total is None:
+            detail = ", ".join(f"{count:,} {reason}" for reason, count in self.by_reason.most_common(3))
+            raise DataError(f"no usable responses: all {self.rows_read:,} rows were excluded ({detail})",
+                            files[0] if len(files) == 1 else None)
+        account = {
+            "rows_read": self.rows_read, "rows_used": self.rows_used, "rows_excluded": sum(self.by_reason.values()),
+            "excluded_by_reason": dict(sorted(self.by_reason.items())),
+            "files": {name: {"read": int(self.checks.read_per_file.get(name, 0)), "used": self.used_per_file[name],
+                             "excluded": self.excluded_per_file[name]} for name in files},
+            "answers_set_missing": findings.answers_changed,
+            "findings_by_rule": dict(sorted(findings.counts.items())),
+            "flagged": {name: self.flagged[name] for name in sorted(self.flagged)},
+            "weighting": raking.report if raking is not None else {},
+        }
+        if self.rows_used + account["rows_excluded"] != self.rows_read:
+            raise AssertionError("row account does not add up")  # a bug, never bad input
+        listed = sorted(findings.listed, key=_file_order(files))[:MAX_FINDINGS_LISTED]
+        if raking is not None and raking.problem is not None:
+            listed.append(raking.problem)
+        exclusions = [e for _, _, e in sorted(self.exclusions, key=lambda e: (e[0], e[1]))][:MAX_EXCLUSIONS_KEPT]
+        segments = {s: codes.sorted() for s, codes in self.segments.items()}
+        labels = Labels({s: ordered for s, (ordered, _) in segments.items()}, self.waves.sorted()[0])
+        stats = _recoded(self.total, {s: rank for s, (_, rank) in segments.items()},
+                         self.waves.sorted()[1] if self.waves.labels else None)
+        return Summary(stats, labels, account, exclusions, listed, findings.answers_changed, self.bad_rows,
+                       self.comments.result(self.waves, self.segments))
 
 
 def summarise(study: Study, engine: Engine, relation: str, files: list[str], schema: dict[str, str],
               source: Source, say: Any) -> Summary:
-    from .. import stats
-    from ..banners import banner_questions
-    from ..cache import MAX_EXCLUSIONS_KEPT, Summary
-    from ..comments import collect
-    from ..data import Responses, RowChecks, _concatenate, _encode, _file_order
-    from ..stats.numpy_backend import banner_cells, compute_all, merge_all
-    from ..views import Labels
+    from ..data import RowChecks
 
     q = study.questionnaire
     checks = RowChecks(study)
     present = [c for c in schema if c not in ("__file", "__row")]
     for name in files:  # a stream reads only the columns the study uses: the source's columns are checked here
         checks.header(name, [c for c in present if c != source.row_column])
-    plan = stats.plan_for(q, tuple(i.id for i in checks.numeric))
-    questions = banner_questions(study, plan)
     id_text, sql = _source_sql(study, relation, schema, source)
     repeated = _repeated_ids(engine, relation, id_text)
     engine.execute("SET preserve_insertion_order = true")  # batches in data order: the first duplicate is kept
@@ -417,98 +575,112 @@ def summarise(study: Study, engine: Engine, relation: str, files: list[str], sch
             raking.add(part)
         raking.solve(kept)
 
-    segments = {s.id: _Codes() for s in q.segments}
-    waves = _Codes()
-    comments = _Comments(source.max_comments)
-    total: StudyStats | None = None
-    rows_read = rows_used = bad_rows = 0
-    kept_exclusions: list[dict[str, Any]] = []
-    by_reason: Counter[str] = Counter()
-    excluded_per_file: Counter[str] = Counter()
-    used_per_file: Counter[str] = Counter()
-    flagged: Counter[str] = Counter()
-    pending: list[dict[str, Any]] = []  # checked rows waiting for the pass
-    pending_rows = 0
-    passes = 0
-
-    def add(parts: list[dict[str, Any]]) -> None:
-        """The pass over checked rows, merged into the running statistics; their comments, into the latest."""
-        nonlocal total, passes
-        rows = _concatenate(parts)
-        parts.clear()  # the checked parts, once copied: only one copy of the rows is held during the pass
-        responses = Responses(
-            items=plan.items, answers=rows["answers"], ids=rows["ids"],
-            segments={s.id: rows[f"code:{s.id}"] for s in q.segments},
-            segment_labels={s: list(c.labels) for s, c in segments.items()}, wave=rows["wave"],
-            wave_labels=list(waves.labels), weights=rows["weights"],
-            text={i.id: rows[f"text:{i.id}"] for i in checks.texts}, source_file=rows["file"],
-            source_row=rows["rows"], files=files, rows_read=len(rows["ids"]))
-        result = compute_all(responses, plan)
-        if questions:
-            result = replace(result, banners={item: banner_cells(responses, plan, item) for item in questions})
-        total = result if total is None else merge_all([total, result])
-        comments.add(collect(responses, q), passes, waves)
-        passes += 1
-        del responses, rows
-        _give_back_memory()
-
+    gather = _Gather(study, checks, files, source.max_comments)
     say(f"checking the rows and computing statistics in {engine.name}")
     told = time.monotonic()
     for path, read, part in _pieces(engine, sql, files, checks, repeated):
-        rows_read += read
+        gather.rows_read += read
         part, flags = checks.drop_careless(part, files, median)
         if raking is not None:
             part, flags = raking.apply(part, flags, checks, files)
-        new = sorted(checks.exclusions, key=lambda e: e.row)
-        checks.exclusions.clear()
-        for exclusion in new:
-            by_reason[exclusion.reason] += 1
-            excluded_per_file[exclusion.file] += 1
-            bad_rows += exclusion.kind == "error"
-            if len(kept_exclusions) < MAX_EXCLUSIONS_KEPT:
-                kept_exclusions.append(exclusion.as_dict())
-        for name, mask in flags.items():
-            flagged[name] += int(mask.sum())
-        n = len(part["ids"])
-        if n == 0 or checks.findings.failures:  # a failing build reads on only to count what fails
+        if gather.take(path, part, flags) and time.monotonic() - told > PROGRESS_SECONDS:
+            say(f"{gather.rows_read:,} rows checked, {gather.rows_used:,} used so far")  # now and then
+            told = time.monotonic()
+    return gather.summary(raking)
+
+
+# --------------------------------------------------------------------------- in the engine's own workers (Spark)
+
+def _ordered(rows: dict[str, Any], order: np.ndarray) -> dict[str, Any]:
+    """Checked rows (columns) in the given order."""
+    import pyarrow as pa
+
+    take = pa.array(order, type=pa.int64())
+    return {key: None if value is None else value[order] if isinstance(value, np.ndarray) else value.take(take)
+            for key, value in rows.items()}
+
+
+def partition_payload(study: Study, files: list[str], repeated: list[str], max_comments: int,
+                      batches: Iterator[Any]) -> Iterator[Any]:
+    """One partition of the source, in a worker of the engine (Spark's ``mapInArrow``): its rows checked and
+    passed over, returned as one pickled :class:`_Gather` (the statistics, the account, the first exclusions
+    and findings, the latest comments) and the checked rows whose id the source repeats (few), which only
+    the driver, seeing every partition, can settle."""
+    import pickle
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ..data import RawTable, RowChecks, _select
+
+    checks = RowChecks(study)
+    gather = _Gather(study, checks, files, max_comments)
+    repeated_ids = pa.array(repeated, type=pa.string())
+    aside: list[dict[str, Any]] = []
+    _map_big_blocks_apart()
+    for batch in batches:
+        if batch.num_rows == 0:
             continue
-        rows_used += n
-        used_per_file[path] += n
-        for s in q.segments:
-            part[f"code:{s.id}"] = segments[s.id].recode(*_encode(part.pop(f"seg:{s.id}")))
-        if q.wave is not None:
-            part["wave"] = waves.recode(*_encode(part["wave"]))
-        pending.append(part)
-        pending_rows += n
-        if pending_rows >= PASS_ROWS:
-            add(pending)
-            pending_rows = 0
-            if time.monotonic() - told > PROGRESS_SECONDS:  # a long stream says how far it is, now and then
-                say(f"{rows_read:,} rows checked, {rows_used:,} used so far")
-                told = time.monotonic()
-    if pending and not checks.findings.failures:
-        add(pending)
-    checks.findings.raise_failures()
-    if total is None:
-        detail = ", ".join(f"{count:,} {reason}" for reason, count in by_reason.most_common(3))
-        raise DataError(f"no usable responses: all {rows_read:,} rows were excluded ({detail})",
-                        files[0] if len(files) == 1 else None)
-    findings = checks.findings
-    account = {
-        "rows_read": rows_read, "rows_used": rows_used, "rows_excluded": sum(by_reason.values()),
-        "excluded_by_reason": dict(sorted(by_reason.items())),
-        "files": {name: {"read": int(checks.read_per_file.get(name, 0)), "used": used_per_file[name],
-                         "excluded": excluded_per_file[name]} for name in files},
-        "answers_set_missing": findings.answers_changed,
-        "findings_by_rule": dict(sorted(findings.counts.items())),
-        "flagged": {name: flagged[name] for name in sorted(flagged)},
-        "weighting": raking.report if raking is not None else {},
-    }
-    if rows_used + account["rows_excluded"] != rows_read:
-        raise AssertionError("row account does not add up")  # a bug, never bad input
-    listed = sorted(findings.listed, key=_file_order(files))
-    if raking is not None and raking.problem is not None:
-        listed.append(raking.problem)
-    labels = Labels({s: codes.sorted()[0] for s, codes in segments.items()}, waves.sorted()[0])
-    return Summary(_renumbered(total, segments, waves), labels, account, kept_exclusions, listed,
-                   findings.answers_changed, bad_rows, comments.result(waves, segments))
+        gather.rows_read += batch.num_rows
+        table = pa.Table.from_batches([batch])
+        file_of = table.column("__file").to_numpy().astype(np.int64)
+        row_of = table.column("__row").to_numpy().astype(np.int64)
+        table = table.drop_columns(["__file", "__row"])
+        for file_index in np.unique(file_of).tolist():
+            rows = np.flatnonzero(file_of == file_index)
+            rows = rows[np.argsort(row_of[rows], kind="stable")]
+            path = files[file_index]
+            gather.first = min(gather.first, (file_index, int(row_of[rows[0]])))
+            part = checks.check(RawTable(table.take(pa.array(rows)), path, row_numbers=row_of[rows].astype(np.int32)),
+                                file_index, header=False)
+            if len(repeated_ids) and len(part["ids"]):
+                again = np.asarray(pc.is_in(part["ids"], value_set=repeated_ids))
+                if again.any():
+                    aside.append(_select(part, again))
+                    part = _select(part, ~again)
+            part, flags = checks.drop_careless(part, files)
+            gather.take(path, part, flags)
+    gather.flush()
+    yield pa.record_batch([pa.array([pickle.dumps((gather, aside), protocol=5)], type=pa.binary())],
+                          names=["payload"])
+
+
+def summarise_partitions(study: Study, engine: Any, relation: str, files: list[str], schema: dict[str, str],
+                         source: Source, say: Any) -> Summary:
+    """A study's summary with the checks and the pass in the engine's workers, partition by partition; only
+    the partitions' statistics come back (``partition_payload``), merged in data order."""
+    import pickle
+    from functools import partial
+
+    from ..data import RowChecks, _concatenate, _duplicates, _select
+
+    checks = RowChecks(study)
+    present = [c for c in schema if c not in ("__file", "__row")]
+    for name in files:
+        checks.header(name, [c for c in present if c != source.row_column])
+    id_text, sql = _source_sql(study, relation, schema, source, ordered=False)
+    repeated = engine.arrow(_repeated_sql(relation, id_text)).column("id").to_pylist()
+    say(f"checking the rows and computing statistics in {engine.name}'s workers")
+    payloads = engine.map_partitions(sql, partial(partition_payload, study, files, [str(i) for i in repeated],
+                                                  source.max_comments))
+    parts = [pickle.loads(payload) for payload in payloads]
+    parts.sort(key=lambda part: part[0].first)  # merged in data order: the same sums on every run
+    gather = _Gather(study, checks, files, source.max_comments)
+    aside: list[dict[str, Any]] = []
+    for other, rows in parts:
+        gather.merge(other)
+        aside.extend(rows)
+    if aside:  # the rows whose id the source repeats: in file and row order, the first kept one of each is used
+        rows = _concatenate(aside)
+        rows = _ordered(rows, np.lexsort((rows["rows"], rows["file"])))
+        duplicate = _duplicates(rows["ids"])
+        if duplicate is not None:
+            rows = checks.drop_duplicates(rows, duplicate, files)
+        rows, flags = checks.drop_careless(rows, files)
+        for file_index in np.unique(rows["file"]).tolist():
+            mine = rows["file"] == file_index
+            gather.take(files[file_index], _select(rows, mine), {k: v[mine] for k, v in flags.items()})
+        if not len(rows["ids"]):
+            gather.take(files[0], rows, flags)  # the exclusions are counted all the same
+    return gather.summary()
+

@@ -74,6 +74,9 @@ def summarise(study: Study, source: Source, say: Any = None) -> Summary:
                             files[0], row=1, column=absent[0])
         if engine.in_process:  # its rows reach Python without a network: the checks need not be SQL
             return stream.summarise(study, engine, relation, files, schema, source, say)
+        if hasattr(engine, "map_partitions") and not stream.speeding(study) and not (
+                q.weights is not None and q.weights.rake):  # the checks and the pass in the engine's workers
+            return stream.summarise_partitions(study, engine, relation, files, schema, source, say)
         findings: list[Problem] = []
         counts: Counter[str] = Counter()
         used = used_columns(study) | ({source.row_column} if source.row_column else set())
