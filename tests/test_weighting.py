@@ -204,6 +204,71 @@ def test_a_driver_that_copies_another_gets_a_finite_share(pm) -> None:
         assert model.importance_[0] == pytest.approx(model.importance_[1], rel=1e-3)
 
 
+def _root_and_solve_by_eigh(rxx: np.ndarray, rxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """R^½ and R^-½ r through the eigen-decomposition, collinear directions (below 1e-10 of the largest
+    eigenvalue) left out: the general computation the closed forms must reproduce."""
+    values, vectors = np.linalg.eigh(rxx)
+    kept = values > 1e-10 * values[..., -1:]
+    root = np.sqrt(np.where(kept, values, 0.0))
+    inverse = np.where(kept, 1.0 / np.where(kept, root, 1.0), 0.0)
+    back = np.swapaxes(vectors, -1, -2)
+    return (vectors * root[..., None, :]) @ back, ((vectors * inverse[..., None, :]) @ back @ rxy[..., None])[..., 0]
+
+
+def _correlations(rng: np.random.Generator, n: int, k: int, copy_noise: float | None, rows: int = 12) -> np.ndarray:
+    """``n`` sample correlation matrices of k drivers and an outcome from ``rows`` rows each; with ``copy_noise``
+    the second driver is the first plus that much noise (near-singular as it goes to 0; 0: singular)."""
+    x = rng.standard_normal((n, k + 1, rows))
+    if copy_noise is not None:
+        x[:, 1] = x[:, 0] + copy_noise * x[:, 1]
+    scatter = x @ np.swapaxes(x, -1, -2)
+    scale = 1.0 / np.sqrt(np.einsum("...ii->...i", scatter))
+    return scatter * scale[..., :, None] * scale[..., None, :]
+
+
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("copy_noise", [None, 0.3, 0.03, 1e-2, 3e-3, 1e-3, 1e-5, 0.0])
+def test_closed_form_roots_of_two_and_three_drivers_equal_the_eigen_decomposition(k: int, copy_noise) -> None:
+    """Relative weights of 2 or 3 drivers take R^½ in closed form; well- or ill-conditioned (where they hand over
+    to eigh), even singular, they give the numbers of the eigen-decomposition to 1e-9 relative."""
+    from surveyengine.regression import CLOSED_FORM_MIN_RATIO, root_and_solve
+
+    corr = _correlations(np.random.default_rng(k * 100 + int(1e6 * (copy_noise or 0))), 4000, k, copy_noise)
+    rxx, rxy = corr[..., :k, :k], corr[..., :k, k]
+    values = np.linalg.eigvalsh(rxx)
+    ratio = values[:, 0] / values[:, -1]
+    if copy_noise is None or copy_noise >= 0.03:
+        assert (ratio >= CLOSED_FORM_MIN_RATIO).all()  # all through the closed forms
+    elif copy_noise <= 1e-3:
+        assert (ratio < CLOSED_FORM_MIN_RATIO).all()  # all handed over to eigh
+    root, solved = root_and_solve(rxx.reshape(2, -1, k, k), rxy.reshape(2, -1, k))  # leading axes are kept
+    root, solved = root.reshape(-1, k, k), solved.reshape(-1, k)
+    expected_root, expected_solved = _root_and_solve_by_eigh(rxx, rxy)
+    np.testing.assert_allclose(root, expected_root, rtol=1e-9, atol=1e-12)
+    importance = np.einsum("...jk,...k->...j", root**2, solved**2)
+    expected = np.einsum("...jk,...k->...j", expected_root**2, expected_solved**2)
+    np.testing.assert_allclose(importance, expected, rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_closed_form_roots_hold_for_equal_eigenvalues_and_the_identity(k: int) -> None:
+    """Equicorrelated drivers have a repeated eigenvalue (where the cubic's trigonometric solution is least
+    accurate); uncorrelated drivers have one eigenvalue k times."""
+    from surveyengine.regression import root_and_solve
+
+    rng = np.random.default_rng(31 + k)
+    rho = np.concatenate([rng.uniform(-0.9 / (k - 1), 0.95, 2000), [0.0, 0.0]])
+    rxx = np.where(np.eye(k, dtype=bool), 1.0, rho[:, None, None])
+    tiny = 1e-9 * rng.standard_normal(rxx.shape)
+    rxx[:1000] += tiny[:1000] + np.swapaxes(tiny[:1000], -1, -2)  # nearly repeated
+    rxy = rng.uniform(-0.3, 0.6, (rho.size, k))
+    root, solved = root_and_solve(rxx, rxy)
+    expected_root, expected_solved = _root_and_solve_by_eigh(rxx, rxy)
+    np.testing.assert_allclose(root, expected_root, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(solved, expected_solved, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(root[-1], np.eye(k), atol=1e-15)
+
+
 # --------------------------------------------------------------------------- correlations and the bootstrap
 
 
