@@ -38,6 +38,7 @@ from .results import (
     Value,
     clean,
     clean_array,
+    clean_rows,
     collector_paused,
 )
 from .stats import FACTOR_PREFIX, pairwise_cov
@@ -103,16 +104,30 @@ def csi(view: View, drivers: list[str], weights: np.ndarray) -> dict[str, np.nda
             "n_eff": effective, "base": base}
 
 
+SECTIONS = {"item": "items", "factor": "factors", "headline": "headline"}
+
+
 def _groups(view: View, metrics: list[Metric], index: dict[str, np.ndarray], keys: list[dict[str, str]],
             item_metrics: bool, privacy_min: int) -> list[Group]:
     """The view's groups with every metric's value; a value resting on fewer respondents than the privacy
-    minimum is hidden (value and base) here, on the arrays, before any result object exists."""
+    minimum is hidden (value and base) here, on the arrays, before any result object exists.
+
+    Every metric's arrays are rounded in one go, and each group's section is made whole, metric by metric in
+    the scorers' order: a view has hundreds of metrics and thousands of groups, a result object each."""
     cells = view.cells
+    size = view.groups
     with np.errstate(invalid="ignore", divide="ignore"):
         effective = clean_array(np.where(cells.sum_w2 > 0, cells.sum_w**2 / cells.sum_w2, 0.0))
-    groups = [Group(keys[g], view.labels[g], int(n), effective[g]) for g, n in enumerate(cells.n.tolist())]
-    empty = [None] * view.groups
-    sections: dict[tuple[str, str], list[dict[str, Value]]] = {}
+    arrays: list[np.ndarray] = []  # every 1-D array of every metric, rounded together
+    distributions: list[list[Any]] = []
+    shown: dict[tuple[str, str], dict[str, tuple[Any, ...]]] = {}  # (section, target) -> name -> where its parts are
+
+    def slot(array: np.ndarray | None) -> int | None:
+        if array is None:
+            return None
+        arrays.append(np.broadcast_to(np.asarray(array, dtype=np.float64), (size,)))
+        return len(arrays) - 1
+
     for metric in metrics:
         if metric.kind == "item" and not item_metrics:
             continue
@@ -128,25 +143,39 @@ def _groups(view: View, metrics: list[Metric], index: dict[str, np.ndarray], key
                 base = np.where(hidden, np.nan, base)
                 ci = None if ci is None else tuple(np.where(hidden, np.nan, bound) for bound in ci)
                 p = None if p is None else np.where(hidden, np.nan, p)
-        key = (metric.kind, metric.target)
-        targets = sections.get(key)
-        if targets is None:
-            section = {"item": "items", "factor": "factors", "headline": "headline"}[metric.kind]
-            targets = sections[key] = [getattr(group, section).setdefault(metric.target, {}) for group in groups]
-        cleaned = (clean_array(values), clean_array(base) if base is not None else empty,
-                   clean_array(ci[0]) if ci is not None else empty, clean_array(ci[1]) if ci is not None else empty,
-                   clean_array(p) if p is not None else empty)
-        name = metric.name
-        for target, value in zip(targets, map(Value, *cleaned)):
-            target[name] = value
+        if values.ndim == 2:
+            distributions.append(clean_array(values))
+            where: Any = ("distribution", len(distributions) - 1)
+        else:
+            where = slot(values)
+        shown.setdefault((SECTIONS[metric.kind], metric.target), {})[metric.name] = (
+            where, slot(base), slot(ci[0]) if ci is not None else None, slot(ci[1]) if ci is not None else None,
+            slot(p))
     hidden = index["base"] < privacy_min
-    csi = {name: np.where(hidden, np.nan, index[name]) for name in ("value", "base", "ci_low", "ci_high", "equal")}
-    csi_value, csi_base = clean_array(csi["value"]), clean_array(csi["base"])
-    csi_low, csi_high, equal = clean_array(csi["ci_low"]), clean_array(csi["ci_high"]), clean_array(csi["equal"])
-    for g, group in enumerate(groups):
-        group.headline["csi"] = {"csi": Value(csi_value[g], csi_base[g], csi_low[g], csi_high[g]),
-                                 "csi_equal": Value(equal[g], csi_base[g])}
-    return groups
+    csi = [slot(np.where(hidden, np.nan, index[name])) for name in ("value", "base", "ci_low", "ci_high", "equal")]
+    shown[("headline", "csi")] = {"csi": tuple(csi[:4]) + (None,), "csi_equal": (csi[4], csi[1], None, None, None)}
+    rows = clean_rows(np.stack(arrays)) if arrays else []
+    empty = [None] * size
+
+    def column(where: Any) -> list[Any]:
+        if where is None:
+            return empty
+        return distributions[where[1]] if isinstance(where, tuple) else rows[where]
+
+    sections: dict[str, tuple[list[str], list[list[dict[str, Value]]]]] = {}
+    for (section, target), named in shown.items():
+        values_of = [list(map(Value, *(column(where) for where in parts))) for parts in named.values()]
+        names = list(named)
+        targets, per_target = sections.setdefault(section, ([], []))
+        targets.append(target)
+        per_target.append([dict(zip(names, values)) for values in zip(*values_of)])
+    made = {name: [dict(zip(targets, entries)) for entries in zip(*per_target)]
+            for name, (targets, per_target) in sections.items()}
+    headlines, factors, items = ([{} for _ in range(size)] if name not in made else made[name]
+                                 for name in ("headline", "factors", "items"))
+    return [Group(key, label, int(base), base_eff, [], headline, factor, item)
+            for key, label, base, base_eff, headline, factor, item in
+            zip(keys, view.labels, cells.n.tolist(), effective, headlines, factors, items)]
 
 
 def _apply_bases(groups: list[Group], min_base: int, privacy_min: int) -> None:
