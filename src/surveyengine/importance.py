@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 QUADRANTS = {(True, False): "concentrate-here", (True, True): "keep-up", (False, False): "low-priority",
              (False, True): "possible-overkill"}
 INDEX = "index"
+SMALL_WISHART = 4  # up to this many variables, Wishart draws are built entry by entry
 
 
 @dataclass(frozen=True)
@@ -157,15 +158,32 @@ def wishart_correlations(corr: np.ndarray, df: np.ndarray, draws: int, rng: np.r
     normal observations with that population correlation: Bartlett's decomposition, all at once."""
     groups, k = corr.shape[0], corr.shape[-1]
     factor = np.linalg.cholesky(corr)
-    bartlett = np.zeros((groups, draws, k, k))
     lower = np.tril_indices(k, -1)
-    bartlett[:, :, lower[0], lower[1]] = rng.standard_normal((groups, draws, lower[0].size))
+    normal = rng.standard_normal((groups, draws, lower[0].size))
     freedom = np.maximum(df[:, None, None] - np.arange(k)[None, None, :], 1.0)
-    bartlett[:, :, np.arange(k), np.arange(k)] = np.sqrt(rng.chisquare(np.broadcast_to(freedom, (groups, draws, k))))
-    root = factor[:, None] @ bartlett
-    scatter = root @ np.swapaxes(root, -1, -2)
-    scale = 1.0 / np.sqrt(np.diagonal(scatter, axis1=-2, axis2=-1))
-    return scatter * scale[..., :, None] * scale[..., None, :]
+    diagonal = np.sqrt(rng.chisquare(np.broadcast_to(freedom, (groups, draws, k))))
+    if k > SMALL_WISHART:
+        bartlett = np.zeros((groups, draws, k, k))
+        bartlett[:, :, lower[0], lower[1]] = normal
+        bartlett[:, :, np.arange(k), np.arange(k)] = diagonal
+        root = factor[:, None] @ bartlett
+        scatter = root @ np.swapaxes(root, -1, -2)
+        scale = 1.0 / np.sqrt(np.diagonal(scatter, axis1=-2, axis2=-1))
+        return scatter * scale[..., :, None] * scale[..., None, :]
+    # a few variables (an index's drivers and outcome): entry by entry over (groups, draws), which a stack of
+    # tiny matrix products is several times slower than; the same sums of products, term by term
+    bartlett = {(i, i): diagonal[..., i] for i in range(k)}
+    bartlett.update({(i, j): normal[..., t] for t, (i, j) in enumerate(zip(*lower))})
+    root = {}  # L B, lower triangular
+    for i in range(k):
+        for j in range(i + 1):
+            root[i, j] = sum(factor[:, i, m, None] * bartlett[m, j] for m in range(j, i + 1))
+    scatter = {(i, j): sum(root[i, m] * root[j, m] for m in range(j + 1)) for i in range(k) for j in range(i + 1)}
+    scale = [1.0 / np.sqrt(scatter[i, i]) for i in range(k)]
+    out = np.empty((groups, draws, k, k))
+    for (i, j), value in scatter.items():
+        out[:, :, i, j] = out[:, :, j, i] = value * scale[i] * scale[j]
+    return out
 
 
 def replicate_correlations(view: View, names: Sequence[str], draws: int,
