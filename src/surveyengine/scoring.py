@@ -108,7 +108,7 @@ SECTIONS = {"item": "items", "factor": "factors", "headline": "headline"}
 
 
 def _groups(view: View, metrics: list[Metric], index: dict[str, np.ndarray], keys: list[dict[str, str]],
-            item_metrics: bool, privacy_min: int) -> list[Group]:
+            privacy_min: int) -> list[Group]:
     """The view's groups with every metric's value; a value resting on fewer respondents than the privacy
     minimum is hidden (value and base) here, on the arrays, before any result object exists.
 
@@ -129,7 +129,7 @@ def _groups(view: View, metrics: list[Metric], index: dict[str, np.ndarray], key
         return len(arrays) - 1
 
     for metric in metrics:
-        if metric.kind == "item" and not item_metrics:
+        if metric.kind == "item" and not view.item_metrics:
             continue
         values = np.asarray(metric.values, dtype=np.float64)
         base = None if metric.base is None else np.asarray(metric.base, dtype=np.float64)
@@ -351,11 +351,11 @@ def _score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, A
     total_weights = total_index.weights[0] if total_index is not None else equal
     own_weights = q.index.csi_weights == "own"
 
-    def scored(view: View, keys: list[dict[str, str]], items: bool, fits: dict[str, Any] | None,
+    def scored(view: View, keys: list[dict[str, str]], fits: dict[str, Any] | None,
                csi_weights: np.ndarray) -> tuple[list[Group], dict[str, np.ndarray]]:
         index = csi(view, drivers, csi_weights)
         index["equal"] = csi_value(view, drivers, equal)  # a value only: the equal-weight CSI has no interval
-        groups = _groups(view, run_scorers(view, study, pm), index, keys, items, privacy_min)
+        groups = _groups(view, run_scorers(view, study, pm), index, keys, privacy_min)
         _apply_bases(groups, min_base, privacy_min)
         for group, entry in zip(groups, model_groups.get(view.name, ())):
             if not group.suppressed:
@@ -371,12 +371,12 @@ def _score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, A
             return np.broadcast_to(total_weights, (groups, len(drivers)))
         return fits[INDEX].weights
 
-    (total,), _ = scored(total_view, [{"level": "total"}], True, total_fits, weights_of(total_fits, 1))
+    (total,), _ = scored(total_view, [{"level": "total"}], total_fits, weights_of(total_fits, 1))
     waves: list[Group] = []
     if "wave" in views:
         view = views["wave"]
         wave_fits = study_fits["wave"]
-        waves, wave_index = scored(view, [{"wave": label} for label in view.labels], True, wave_fits,
+        waves, wave_index = scored(view, [{"wave": label} for label in view.labels], wave_fits,
                                    weights_of(wave_fits, view.groups))
         _previous(view, waves, wave_index)
 
@@ -389,7 +389,7 @@ def _score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, A
         parents = parent_codes(q, stats, segment.id)
         fits = study_fits[f"segment:{segment.id}"]
         unit_weights = weights_of(fits, view.groups)
-        units, index = scored(view, keys, True, fits, unit_weights)
+        units, index = scored(view, keys, fits, unit_weights)
         for group, name in zip(units, names):
             group.label = name
         if parents is not None and segment.parent is not None:
@@ -414,7 +414,7 @@ def _score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, A
             trend_keys = [{"segment": segment.id, "unit": unit_labels[u], "wave": labels.waves[w]}
                           for u, w in trend_view.codes]
             unit_of = np.array([u for u, _ in trend_view.codes], dtype=np.int64)
-            trend, trend_index = scored(trend_view, trend_keys, False, None,
+            trend, trend_index = scored(trend_view, trend_keys, None,
                                         np.asarray(unit_weights)[unit_of] if unit_of.size else
                                         np.zeros((0, len(drivers))))
             for group, (u, _) in zip(trend, trend_view.codes):
