@@ -297,6 +297,30 @@ def test_an_indefinite_pairwise_matrix_is_repaired_and_a_definite_one_left_alone
     assert not changed and np.array_equal(same, fine)
 
 
+def test_a_stack_is_repaired_where_an_eigenvalue_is_below_the_floor_and_only_there() -> None:
+    """Against the eigen-decomposition of every matrix: definite ones (a Cholesky factorisation proves them so)
+    come back as they are, and the others clipped, with eigenvalues just above and below the floor among them."""
+    rng = np.random.default_rng(12)
+    stack = _correlations(rng, 60, 4, None, rows=8)
+    values, vectors = np.linalg.eigh(stack)
+    values[20:40, 0] = 1e-6 * np.linspace(0.5, 1.5, 20)  # straddling the floor
+    values[40:, 0] = -0.01  # indefinite (pairwise-complete answers)
+    stack = (vectors * values[:, None, :]) @ np.swapaxes(vectors, -1, -2)
+    stack = (stack + np.swapaxes(stack, -1, -2)) / 2
+    repaired, changed = nearest_correlation(stack)
+    expected_values, expected_vectors = np.linalg.eigh(stack)
+    broken = expected_values.min(axis=-1) < 1e-6
+    assert broken[:20].sum() == 0 and 0 < broken[20:40].sum() < 20 and broken[40:].all()
+    np.testing.assert_array_equal(changed, broken)
+    np.testing.assert_array_equal(repaired[~broken], stack[~broken])
+    clipped = (expected_vectors * np.maximum(expected_values, 1e-6)[:, None, :]) @ np.swapaxes(expected_vectors, -1, -2)
+    scale = 1.0 / np.sqrt(np.einsum("...ii->...i", clipped))
+    np.testing.assert_allclose(repaired[broken], (clipped * scale[..., :, None] * scale[..., None, :])[broken],
+                               rtol=1e-12, atol=1e-15)
+    fine, none_changed = nearest_correlation(stack[:20])
+    assert not none_changed.any() and np.array_equal(fine, stack[:20])
+
+
 def test_wishart_draws_have_the_sampling_distribution_of_a_correlation() -> None:
     """Against scipy's Wishart (same df, same scale) and the normal-theory variance (1 − ρ²)² / n."""
     corr = np.array([[1.0, 0.5, 0.2], [0.5, 1.0, 0.3], [0.2, 0.3, 1.0]])
