@@ -416,8 +416,9 @@ def quadrants(weights: np.ndarray, performance: np.ndarray) -> list[list[str | N
         important = weights >= row_mean(weights) - 1e-12
         performing = performance >= row_mean(performance)
     known = np.isfinite(performance) & np.isfinite(weights)
-    return [[QUADRANTS[(bool(i), bool(p))] if k else None for i, p, k in zip(ir, pr, kr)]
-            for ir, pr, kr in zip(important, performing, known)]
+    names = np.array([QUADRANTS[(False, False)], QUADRANTS[(False, True)], QUADRANTS[(True, False)],
+                      QUADRANTS[(True, True)], None], dtype=object)
+    return names[np.where(known, 2 * important + performing, 4)].tolist()
 
 
 def performance(view: View, q: Questionnaire, spec: ModelSpec) -> np.ndarray:
