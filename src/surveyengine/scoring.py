@@ -245,19 +245,23 @@ def _compare(view: View, reference: View, parent_of: np.ndarray, drivers: list[s
     rest_index = _rest_csi(view, reference, parent_of, drivers, weights)
     tests["csi"] = welch(index["value"], index["variance"], index["n_eff"], rest_index["value"],
                          rest_index["variance"], rest_index["n_eff"])
+    shown_tests = {}  # per test: each group's difference and p as shown, and whether it is significant
+    for name, test in tests.items():
+        with np.errstate(invalid="ignore"):
+            significant = (np.isfinite(test["p"]) & (test["p"] < SIGNIFICANCE)).tolist()
+        shown_tests[name] = ([clean(v) for v in test["difference"].tolist()], [clean(v) for v in test["p"].tolist()],
+                             significant)
     for g, group in enumerate(groups):
         if group.suppressed or (valid is not None and not valid[g]):
             continue
         comparison: dict[str, Any] = {"against": label}
-        for name, test in tests.items():
+        for name, (difference, p, significant) in shown_tests.items():
             section, target, metric = shown_as[name]
             shown = getattr(group, section).get(target, {}).get(metric)
             if shown is None or shown.value is None:  # hidden (too few answered): so is its difference
                 comparison[name] = {"difference": None, "p": None, "significant": False}
                 continue
-            comparison[name] = {"difference": clean(test["difference"][g]), "p": clean(test["p"][g]),
-                                "significant": bool(test["p"][g] < SIGNIFICANCE) if np.isfinite(test["p"][g])
-                                else False}
+            comparison[name] = {"difference": difference[g], "p": p[g], "significant": significant[g]}
         group.comparison = comparison
         csi_test = comparison["csi"]
         if csi_test["significant"] and group.base >= min_base:
