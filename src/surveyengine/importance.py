@@ -46,7 +46,7 @@ import numpy as np
 
 from .plugins import plugin_errors
 from .regression import nearest_correlation, to_weights
-from .results import clean_array
+from .results import clean_array, clean_objects
 from .stats import FACTOR_PREFIX, pairwise_corr
 
 if TYPE_CHECKING:
@@ -404,8 +404,9 @@ def ranks(importance: np.ndarray, low: np.ndarray | None, high: np.ndarray | Non
     return rank, same
 
 
-def quadrants(weights: np.ndarray, performance: np.ndarray) -> list[list[str | None]]:
-    """Martilla & James quadrant of each driver: cut lines at the mean weight and the mean performance."""
+def quadrants(weights: np.ndarray, performance: np.ndarray) -> np.ndarray:
+    """Martilla & James quadrant of each driver (an object array of names, None where unknown): cut lines at the
+    mean weight and the mean performance."""
     def row_mean(values: np.ndarray) -> np.ndarray:  # of the finite entries; NaN for a row without any
         finite = np.isfinite(values)
         count = finite.sum(axis=1, keepdims=True)
@@ -418,7 +419,7 @@ def quadrants(weights: np.ndarray, performance: np.ndarray) -> list[list[str | N
     known = np.isfinite(performance) & np.isfinite(weights)
     names = np.array([QUADRANTS[(False, False)], QUADRANTS[(False, True)], QUADRANTS[(True, False)],
                       QUADRANTS[(True, True)], None], dtype=object)
-    return names[np.where(known, 2 * important + performing, 4)].tolist()
+    return names[np.where(known, 2 * important + performing, 4)]
 
 
 def performance(view: View, q: Questionnaire, spec: ModelSpec) -> np.ndarray:
@@ -448,6 +449,7 @@ def describe(fits: dict[str, Fit], view: View, q: Questionnaire, hidden: np.ndar
     leaf_weight: dict[str, np.ndarray] = {}  # variable -> weight within the index, per group
     described: dict[str, list[dict[str, Any]]] = {}
     performances: dict[str, np.ndarray] = {}  # node -> each driver's performance as shown (rounded), per group
+    shown_of: dict[str, tuple[np.ndarray, ...]] = {}  # node -> importance, performance and quadrant as shown
     order = [INDEX] + [node for node in fits if node != INDEX]
     for node in order:
         fit = fits.get(node)
@@ -469,14 +471,14 @@ def describe(fits: dict[str, Fit], view: View, q: Questionnaire, hidden: np.ndar
             columns["ci_low"], columns["ci_high"] = fit.ci_low, fit.ci_high
         if fit.standard_error is not None:
             columns["standard_error"] = fit.standard_error
-        shown = {name: clean_array(values) for name, values in columns.items()}
-        performances[node] = np.array([[np.nan if v is None else v for v in row] if row is not None
-                                       else [np.nan] * len(spec.drivers) for row in shown["performance"]],
-                                      dtype=np.float64).reshape(groups, len(spec.drivers))
+        shown = {name: clean_objects(values) for name, values in columns.items()}
+        quadrant = quadrants(weights, score)
+        shown_of[node] = (shown["importance"], shown["performance"], quadrant)
+        performances[node] = np.where(np.equal(shown["performance"], None), np.nan,
+                                      shown["performance"]).astype(np.float64)
         names = ("id", "rank", "tied", "quadrant", *shown)
-        nothing = [None] * len(spec.drivers)
-        per_driver = zip(rank.tolist(), tied.tolist(), quadrants(weights, score),
-                         *([nothing if row is None else row for row in values] for values in shown.values()))
+        per_driver = zip(rank.tolist(), tied.tolist(), quadrant.tolist(),
+                         *(values.tolist() for values in shown.values()))
         r2, base = clean_array(fit.r2), clean_array(fit.base)
         warnings = fit.warnings
         interval = fit.bootstrap if fit.ci_low is not None else None
@@ -510,13 +512,13 @@ def describe(fits: dict[str, Fit], view: View, q: Questionnaire, hidden: np.ndar
         out[g] = section
     specs = {node: fits[node].spec for node in described}
     for present, members in sections.items():
-        _priorities(present, np.array(members), out, specs, leaf_weight, performances)
+        _priorities(present, np.array(members), out, specs, leaf_weight, performances, shown_of)
     return out
 
 
 def _priorities(present: tuple[str, ...], members: np.ndarray, out: list[dict[str, Any]],
                 specs: dict[str, ModelSpec], leaf_weight: dict[str, np.ndarray],
-                performances: dict[str, np.ndarray]) -> None:
+                performances: dict[str, np.ndarray], shown_of: dict[str, tuple[np.ndarray, ...]]) -> None:
     """The priority list of each group of ``members``, which all have the models ``present``: the leaves of the
     tree of models, ranked by importance-weighted room for improvement (gain, then id).
 
@@ -545,15 +547,15 @@ def _priorities(present: tuple[str, ...], members: np.ndarray, out: list[dict[st
                           -np.where(unknown, 0.0, gain), unknown), axis=1).tolist()
     kinds = ["factor" if v.startswith(FACTOR_PREFIX) else "item" for v, _, _ in candidates]
     factor_ids = [None if node == INDEX else node for _, node, _ in candidates]
+    importance, shown_score, quadrant = (np.stack([shown_of[node][k][members, j] for _, node, j in candidates],
+                                                  axis=1).tolist() for k in range(3))
     for m, g in enumerate(members.tolist()):
-        section = out[g]
-        models = {INDEX: section.get("factors"), **section.get("items", {})}
-        drivers = [models[node]["drivers"][j] for _, node, j in candidates]
-        weights, gains = shown_weight[m], shown_gain[m]
-        section["priorities"] = [
-            {"level": kinds[c], "id": ids[c], "factor": factor_ids[c], "importance": drivers[c].get("importance"),
-             "weight": weights[c], "performance": drivers[c].get("performance"), "gain": gains[c],
-             "quadrant": drivers[c].get("quadrant"), "priority": position}
+        weights, gains, importances, scores, quadrants_ = shown_weight[m], shown_gain[m], importance[m], \
+            shown_score[m], quadrant[m]
+        out[g]["priorities"] = [
+            {"level": kinds[c], "id": ids[c], "factor": factor_ids[c], "importance": importances[c],
+             "weight": weights[c], "performance": scores[c], "gain": gains[c], "quadrant": quadrants_[c],
+             "priority": position}
             for position, c in enumerate(ranking[m], 1)]
 
 

@@ -91,6 +91,11 @@ def clean_rows(values: np.ndarray) -> list[list[Any]]:
     return _cleaned(np.asarray(values, dtype=np.float64))[0].tolist()
 
 
+def clean_objects(values: np.ndarray) -> np.ndarray:
+    """``clean_array`` as an object array of the same shape (no row becomes None): to pick values from."""
+    return _cleaned(np.asarray(values, dtype=np.float64))[0]
+
+
 def _cleaned(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The array rounded to 6 significant digits as Python objects, None where not finite; and where finite."""
     finite = np.isfinite(array)
