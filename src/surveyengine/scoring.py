@@ -125,7 +125,8 @@ def _groups(view: View, metrics: list[Metric], index: dict[str, np.ndarray], key
     def slot(array: np.ndarray | None) -> int | None:
         if array is None:
             return None
-        arrays.append(np.broadcast_to(np.asarray(array, dtype=np.float64), (size,)))
+        array = np.asarray(array, dtype=np.float64)
+        arrays.append(array if array.shape == (size,) else np.broadcast_to(array, (size,)))
         return len(arrays) - 1
 
     for metric in metrics:
@@ -134,9 +135,10 @@ def _groups(view: View, metrics: list[Metric], index: dict[str, np.ndarray], key
         values = np.asarray(metric.values, dtype=np.float64)
         base = None if metric.base is None else np.asarray(metric.base, dtype=np.float64)
         ci, p = metric.ci, metric.p
-        if base is not None:
+        few = None if base is None else base < privacy_min
+        if few is not None and few.any():
             answered = ~np.isnan(values) if values.ndim == 1 else ~np.isnan(values).all(axis=1)
-            hidden = (base < privacy_min) & answered
+            hidden = few & answered
             if hidden.any():
                 values = values.copy()
                 values[hidden] = np.nan
@@ -285,11 +287,11 @@ def _previous(view: View, groups: list[Group], index: dict[str, np.ndarray]) -> 
     Not where either CSI is hidden (the group, or the CSI alone, rests on too few respondents).
     """
     position = {code: g for g, code in enumerate(view.codes)}
+    shown = [group.headline_value("csi", "csi") is not None for group in groups]
     pairs = []
     for g, code in enumerate(view.codes):
         before = position.get((code[0] - 1,) if len(code) == 1 else (code[0], code[1] - 1))
-        if before is not None and groups[g].headline_value("csi", "csi") is not None and \
-                groups[before].headline_value("csi", "csi") is not None:
+        if before is not None and shown[g] and shown[before]:
             pairs.append((g, before))
     if not pairs:
         return
