@@ -115,8 +115,8 @@ def _root_and_solve_3(rxx: np.ndarray, rxy: np.ndarray) -> tuple[np.ndarray, np.
     ``U = R^½ = (−R² + (I² − II) R + I·III·E) / (I·II − III)`` and ``U⁻¹ = (R − I·U + II·E) / III``, where
     I, II, III are the sum, the sum of pairwise products and the product of the eigenvalues' square roots
     (Cayley-Hamilton for U; Franca 1989, Computers & Mathematics with Applications 18:5, 459-466)."""
-    a, b, c = rxx[:, 0, 0], rxx[:, 1, 1], rxx[:, 2, 2]
-    d, e, f = rxx[:, 1, 0], rxx[:, 2, 0], rxx[:, 2, 1]
+    entries = rxx.reshape(-1, 9).T.copy()  # one contiguous row per entry: every step below runs on contiguous rows
+    a, b, c, d, e, f = entries[[0, 4, 8, 3, 6, 7]]
     mean = (a + b + c) / 3
     da, db, dc = a - mean, b - mean, c - mean
     spread = np.sqrt((da * da + db * db + dc * dc + 2 * (d * d + e * e + f * f)) / 6)
@@ -136,11 +136,11 @@ def _root_and_solve_3(rxx: np.ndarray, rxy: np.ndarray) -> tuple[np.ndarray, np.
     u_ba, u_ca, u_cb = ((linear * x - sq) / denominator for x, sq in ((d, sq_ba), (e, sq_ca), (f, sq_cb)))
     v_aa, v_bb, v_cc = ((x - first * u + second) / third for x, u in ((a, u_aa), (b, u_bb), (c, u_cc)))
     v_ba, v_ca, v_cb = ((x - first * u) / third for x, u in ((d, u_ba), (e, u_ca), (f, u_cb)))
-    r0, r1, r2 = rxy[:, 0], rxy[:, 1], rxy[:, 2]
-    root = np.stack([u_aa, u_ba, u_ca, u_ba, u_bb, u_cb, u_ca, u_cb, u_cc], axis=1).reshape(-1, 3, 3)
+    r0, r1, r2 = rxy.T.copy()
+    root = np.stack([u_aa, u_ba, u_ca, u_ba, u_bb, u_cb, u_ca, u_cb, u_cc]).reshape(3, 3, -1)
     solved = np.stack([v_aa * r0 + v_ba * r1 + v_ca * r2, v_ba * r0 + v_bb * r1 + v_cb * r2,
-                       v_ca * r0 + v_cb * r1 + v_cc * r2], axis=1)
-    return root, solved, smallest / largest
+                       v_ca * r0 + v_cb * r1 + v_cc * r2])
+    return np.moveaxis(root, -1, 0), solved.T, smallest / largest
 
 
 def betas(rxx: np.ndarray, rxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
