@@ -226,20 +226,21 @@ def _compare(view: View, reference: View, parent_of: np.ndarray, drivers: list[s
     Groups where ``valid`` is false (a unit whose rows lie in several parents) are not compared.
     """
     cells, parent_cells = view.cells, reference.cells
-    rest_sum = {name: getattr(parent_cells, name)[parent_of] - getattr(cells, name)
-                for name in ("n", "sum_w", "sum_w2", "count", "wsum", "wsum2", "sum", "sumsq")}
     from .estimates import mean_ci
 
-    own = mean_ci(cells.count, cells.wsum, cells.wsum2, cells.sum, cells.sumsq)
-    rest = mean_ci(rest_sum["count"], rest_sum["wsum"], rest_sum["wsum2"], rest_sum["sum"], rest_sum["sumsq"])
     plan = cells.plan
     tests: dict[str, dict[str, np.ndarray]] = {}
     shown_as = {d: ("factors", d, "score") for d in drivers}  # where each compared value is shown
     shown_as["csi"] = ("headline", "csi", "csi")
     if plan is not None:
         shown_as.update({plan.items[o]: ("items", plan.items[o], "mean") for o in plan.outcomes[:1]})
-        for name in [FACTOR_PREFIX + d for d in drivers] + [plan.items[o] for o in plan.outcomes[:1]]:
-            v = plan.variable(name)
+        compared = [FACTOR_PREFIX + d for d in drivers] + [plan.items[o] for o in plan.outcomes[:1]]
+        columns = [plan.variable(name) for name in compared]  # the moments of these alone
+        moments = ("count", "wsum", "wsum2", "sum", "sumsq")
+        own = mean_ci(*(getattr(cells, name)[:, columns] for name in moments))
+        rest = mean_ci(*(getattr(parent_cells, name)[parent_of][:, columns] - getattr(cells, name)[:, columns]
+                         for name in moments))
+        for v, name in enumerate(compared):
             tests[name.removeprefix(FACTOR_PREFIX)] = welch(own["mean"][:, v], own["variance"][:, v],
                                                             own["n_eff"][:, v], rest["mean"][:, v],
                                                             rest["variance"][:, v], rest["n_eff"][:, v])
