@@ -122,12 +122,21 @@ def _groups(view: View, metrics: list[Metric], index: dict[str, np.ndarray], key
     distributions: list[list[Any]] = []
     shown: dict[tuple[str, str], dict[str, tuple[Any, ...]]] = {}  # (section, target) -> name -> where its parts are
 
+    seen: dict[tuple[Any, ...], int] = {}  # where an array's memory is: one slot for the same numbers
+
     def slot(array: np.ndarray | None) -> int | None:
         if array is None:
             return None
         array = np.asarray(array, dtype=np.float64)
-        arrays.append(array if array.shape == (size,) else np.broadcast_to(array, (size,)))
-        return len(arrays) - 1
+        if array.shape != (size,):
+            array = np.broadcast_to(array, (size,))
+        # the metrics of an item share its base, each a view of the same column: round it once (arrays are
+        # held in ``arrays``, so no other array can take the same memory meanwhile)
+        where = (array.__array_interface__["data"][0], array.strides)
+        if where not in seen:
+            seen[where] = len(arrays)
+            arrays.append(array)
+        return seen[where]
 
     for metric in metrics:
         if metric.kind == "item" and not view.item_metrics:
