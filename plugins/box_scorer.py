@@ -18,7 +18,7 @@ class BoxScorer:
         q = study.questionnaire
         cells = view.cells
         plan = cells.plan
-        if plan is None or not plan.discrete:
+        if plan is None or not plan.discrete or not view.item_metrics:
             return []
         metrics = []
         effective_all = cells.effective_base()

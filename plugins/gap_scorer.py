@@ -17,7 +17,7 @@ class GapScorer:
     def score(self, view, study):
         cells = view.cells
         plan = cells.plan
-        if plan is None or not plan.gaps:
+        if plan is None or not plan.gaps or not view.item_metrics:
             return []
         estimate = mean_ci(cells.gap_count, cells.gap_wsum, cells.gap_wsum2, cells.gap_sum, cells.gap_sumsq)
         metrics = []

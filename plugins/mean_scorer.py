@@ -16,9 +16,11 @@ class MeanScorer:
     def score(self, view, study):
         q = study.questionnaire
         cells = view.cells
-        estimate = mean_ci(cells.count, cells.wsum, cells.wsum2, cells.sum, cells.sumsq)
+        # where the view shows no item metrics, its factor scores alone
+        scored = [v for v, name in enumerate(cells.variables) if view.item_metrics or name.startswith(FACTOR_PREFIX)]
+        estimate = mean_ci(*(getattr(cells, name)[:, scored] for name in ("count", "wsum", "wsum2", "sum", "sumsq")))
         metrics = []
-        for v, name in enumerate(cells.variables):
+        for v, name in enumerate(cells.variables[k] for k in scored):
             base = estimate["n"][:, v]
             if name.startswith(FACTOR_PREFIX):
                 factor = name[len(FACTOR_PREFIX):]

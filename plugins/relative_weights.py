@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from surveyengine import hookimpl
-from surveyengine.regression import EIGEN_FLOOR, blocks
+from surveyengine.regression import blocks, root_and_solve
 
 
 class RelativeWeightsWeighter:
@@ -24,14 +24,7 @@ class RelativeWeightsWeighter:
 
     def fit(self, corr, target, drivers):
         rxx, rxy = blocks(corr, target, drivers)
-        eigenvalues, vectors = np.linalg.eigh(rxx)
-        floor = EIGEN_FLOOR * eigenvalues[..., -1:]
-        root = np.sqrt(np.where(eigenvalues > floor, eigenvalues, 0.0))
-        inverse_root = np.where(eigenvalues > floor, 1.0 / np.where(root > 0, root, 1.0), 0.0)
-        transposed = np.swapaxes(vectors, -1, -2)
-        lam = (vectors * root[..., None, :]) @ transposed  # Λ = R^½
-        # β = Λ⁻¹ r (pseudo-inverse on the span of the drivers when they are collinear)
-        beta = ((vectors * inverse_root[..., None, :]) @ transposed @ rxy[..., None])[..., 0]
+        lam, beta = root_and_solve(rxx, rxy)  # Λ = R^½, β = Λ⁻¹ r (on the span of the drivers if collinear)
         self.importance_ = np.einsum("...jk,...k->...j", lam**2, beta**2)
         self.r2_ = self.importance_.sum(axis=-1)
         return self

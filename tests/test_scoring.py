@@ -512,6 +512,23 @@ def test_scores_through_the_data_layer_equal_a_direct_computation(tmp_path: Path
         assert_group_equals_direct(group, frame, weighted, privacy_min=5)
 
 
+def test_unit_per_wave_views_get_headline_and_factor_metrics_only(open_study, pm) -> None:
+    """Each unit per wave shows no item metrics, so the built-in scorers do not compute them there (a trend view
+    has a row per unit and wave); every other view gets them, and the factor scores are the same either way."""
+    frame = make_frame(300, seed=21)
+    responses = responses_of(frame, False)
+    plan = stats.plan_for(open_study.questionnaire, responses.items)
+    every = views.build_views(open_study.questionnaire, stats.compute_all(responses, plan), views.labels_of(responses))
+    trend, units = every["segment:dealer:wave"], every["segment:dealer"]
+    assert not trend.item_metrics and units.item_metrics and every["wave"].item_metrics
+    trend_metrics, unit_metrics = (scoring.run_scorers(view, open_study, pm) for view in (trend, units))
+    assert {m.kind for m in trend_metrics} == {"factor", "headline"}
+    assert {"item", "factor", "headline"} <= {m.kind for m in unit_metrics}
+    scores = {m.target: m.values for m in trend_metrics if m.kind == "factor" and m.name == "score"}
+    assert scores and all(np.array_equal(values, trend.cells.mean()[:, trend.cells.variables.index("@" + factor)],
+                                         equal_nan=True) for factor, values in scores.items())
+
+
 def test_weights_change_the_mean_and_widen_the_interval(open_study, pm) -> None:
     frame = make_frame(300, seed=2, weighted=True)
     weighted, plain = (run(open_study, responses_of(frame, w), pm).total for w in (True, False))

@@ -204,6 +204,71 @@ def test_a_driver_that_copies_another_gets_a_finite_share(pm) -> None:
         assert model.importance_[0] == pytest.approx(model.importance_[1], rel=1e-3)
 
 
+def _root_and_solve_by_eigh(rxx: np.ndarray, rxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """R^½ and R^-½ r through the eigen-decomposition, collinear directions (below 1e-10 of the largest
+    eigenvalue) left out: the general computation the closed forms must reproduce."""
+    values, vectors = np.linalg.eigh(rxx)
+    kept = values > 1e-10 * values[..., -1:]
+    root = np.sqrt(np.where(kept, values, 0.0))
+    inverse = np.where(kept, 1.0 / np.where(kept, root, 1.0), 0.0)
+    back = np.swapaxes(vectors, -1, -2)
+    return (vectors * root[..., None, :]) @ back, ((vectors * inverse[..., None, :]) @ back @ rxy[..., None])[..., 0]
+
+
+def _correlations(rng: np.random.Generator, n: int, k: int, copy_noise: float | None, rows: int = 12) -> np.ndarray:
+    """``n`` sample correlation matrices of k drivers and an outcome from ``rows`` rows each; with ``copy_noise``
+    the second driver is the first plus that much noise (near-singular as it goes to 0; 0: singular)."""
+    x = rng.standard_normal((n, k + 1, rows))
+    if copy_noise is not None:
+        x[:, 1] = x[:, 0] + copy_noise * x[:, 1]
+    scatter = x @ np.swapaxes(x, -1, -2)
+    scale = 1.0 / np.sqrt(np.einsum("...ii->...i", scatter))
+    return scatter * scale[..., :, None] * scale[..., None, :]
+
+
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("copy_noise", [None, 0.3, 0.03, 1e-2, 3e-3, 1e-3, 1e-5, 0.0])
+def test_closed_form_roots_of_two_and_three_drivers_equal_the_eigen_decomposition(k: int, copy_noise) -> None:
+    """Relative weights of 2 or 3 drivers take R^½ in closed form; well- or ill-conditioned (where they hand over
+    to eigh), even singular, they give the numbers of the eigen-decomposition to 1e-9 relative."""
+    from surveyengine.regression import CLOSED_FORM_MIN_RATIO, root_and_solve
+
+    corr = _correlations(np.random.default_rng(k * 100 + int(1e6 * (copy_noise or 0))), 4000, k, copy_noise)
+    rxx, rxy = corr[..., :k, :k], corr[..., :k, k]
+    values = np.linalg.eigvalsh(rxx)
+    ratio = values[:, 0] / values[:, -1]
+    if copy_noise is None or copy_noise >= 0.03:
+        assert (ratio >= CLOSED_FORM_MIN_RATIO).all()  # all through the closed forms
+    elif copy_noise <= 1e-3:
+        assert (ratio < CLOSED_FORM_MIN_RATIO).all()  # all handed over to eigh
+    root, solved = root_and_solve(rxx.reshape(2, -1, k, k), rxy.reshape(2, -1, k))  # leading axes are kept
+    root, solved = root.reshape(-1, k, k), solved.reshape(-1, k)
+    expected_root, expected_solved = _root_and_solve_by_eigh(rxx, rxy)
+    np.testing.assert_allclose(root, expected_root, rtol=1e-9, atol=1e-12)
+    importance = np.einsum("...jk,...k->...j", root**2, solved**2)
+    expected = np.einsum("...jk,...k->...j", expected_root**2, expected_solved**2)
+    np.testing.assert_allclose(importance, expected, rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_closed_form_roots_hold_for_equal_eigenvalues_and_the_identity(k: int) -> None:
+    """Equicorrelated drivers have a repeated eigenvalue (where the cubic's trigonometric solution is least
+    accurate); uncorrelated drivers have one eigenvalue k times."""
+    from surveyengine.regression import root_and_solve
+
+    rng = np.random.default_rng(31 + k)
+    rho = np.concatenate([rng.uniform(-0.9 / (k - 1), 0.95, 2000), [0.0, 0.0]])
+    rxx = np.where(np.eye(k, dtype=bool), 1.0, rho[:, None, None])
+    tiny = 1e-9 * rng.standard_normal(rxx.shape)
+    rxx[:1000] += tiny[:1000] + np.swapaxes(tiny[:1000], -1, -2)  # nearly repeated
+    rxy = rng.uniform(-0.3, 0.6, (rho.size, k))
+    root, solved = root_and_solve(rxx, rxy)
+    expected_root, expected_solved = _root_and_solve_by_eigh(rxx, rxy)
+    np.testing.assert_allclose(root, expected_root, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(solved, expected_solved, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(root[-1], np.eye(k), atol=1e-15)
+
+
 # --------------------------------------------------------------------------- correlations and the bootstrap
 
 
@@ -232,6 +297,30 @@ def test_an_indefinite_pairwise_matrix_is_repaired_and_a_definite_one_left_alone
     assert not changed and np.array_equal(same, fine)
 
 
+def test_a_stack_is_repaired_where_an_eigenvalue_is_below_the_floor_and_only_there() -> None:
+    """Against the eigen-decomposition of every matrix: definite ones (a Cholesky factorisation proves them so)
+    come back as they are, and the others clipped, with eigenvalues just above and below the floor among them."""
+    rng = np.random.default_rng(12)
+    stack = _correlations(rng, 60, 4, None, rows=8)
+    values, vectors = np.linalg.eigh(stack)
+    values[20:40, 0] = 1e-6 * np.linspace(0.5, 1.5, 20)  # straddling the floor
+    values[40:, 0] = -0.01  # indefinite (pairwise-complete answers)
+    stack = (vectors * values[:, None, :]) @ np.swapaxes(vectors, -1, -2)
+    stack = (stack + np.swapaxes(stack, -1, -2)) / 2
+    repaired, changed = nearest_correlation(stack)
+    expected_values, expected_vectors = np.linalg.eigh(stack)
+    broken = expected_values.min(axis=-1) < 1e-6
+    assert broken[:20].sum() == 0 and 0 < broken[20:40].sum() < 20 and broken[40:].all()
+    np.testing.assert_array_equal(changed, broken)
+    np.testing.assert_array_equal(repaired[~broken], stack[~broken])
+    clipped = (expected_vectors * np.maximum(expected_values, 1e-6)[:, None, :]) @ np.swapaxes(expected_vectors, -1, -2)
+    scale = 1.0 / np.sqrt(np.einsum("...ii->...i", clipped))
+    np.testing.assert_allclose(repaired[broken], (clipped * scale[..., :, None] * scale[..., None, :])[broken],
+                               rtol=1e-12, atol=1e-15)
+    fine, none_changed = nearest_correlation(stack[:20])
+    assert not none_changed.any() and np.array_equal(fine, stack[:20])
+
+
 def test_wishart_draws_have_the_sampling_distribution_of_a_correlation() -> None:
     """Against scipy's Wishart (same df, same scale) and the normal-theory variance (1 − ρ²)² / n."""
     corr = np.array([[1.0, 0.5, 0.2], [0.5, 1.0, 0.3], [0.2, 0.3, 1.0]])
@@ -244,6 +333,26 @@ def test_wishart_draws_have_the_sampling_distribution_of_a_correlation() -> None
         assert mine[:, i, j].mean() == pytest.approx(theirs[:, i, j].mean(), abs=0.003)
         assert mine[:, i, j].std() == pytest.approx(theirs[:, i, j].std(), rel=0.03)
     assert mine[:, 0, 1].std() == pytest.approx((1 - 0.25) / np.sqrt(n), rel=0.05)
+
+
+@pytest.mark.parametrize("k", [2, 4, 6])
+def test_wishart_draws_entry_by_entry_equal_bartletts_matrix_products(k: int) -> None:
+    """Few variables take the draws entry by entry, more take matrix products: both are L·B·B'·L' of the same
+    random numbers, scaled to a unit diagonal."""
+    rng = np.random.default_rng(40 + k)
+    corr = _correlations(rng, 30, k - 1, None, rows=3 * k)
+    df = rng.uniform(20, 2000, 30)
+    mine = wishart_correlations(corr, df, 50, np.random.default_rng(7))
+    stream = np.random.default_rng(7)
+    lower = np.tril_indices(k, -1)
+    bartlett = np.zeros((30, 50, k, k))
+    bartlett[:, :, lower[0], lower[1]] = stream.standard_normal((30, 50, lower[0].size))
+    freedom = np.maximum(df[:, None, None] - np.arange(k), 1.0)
+    bartlett[:, :, np.arange(k), np.arange(k)] = np.sqrt(stream.chisquare(np.broadcast_to(freedom, (30, 50, k))))
+    root = np.linalg.cholesky(corr)[:, None] @ bartlett
+    scatter = root @ np.swapaxes(root, -1, -2)
+    scale = 1.0 / np.sqrt(np.einsum("...ii->...i", scatter))
+    np.testing.assert_allclose(mine, scatter * scale[..., :, None] * scale[..., None, :], rtol=1e-12, atol=1e-14)
 
 
 def test_the_parametric_bootstrap_agrees_with_a_row_bootstrap(pm) -> None:

@@ -46,7 +46,7 @@ import numpy as np
 
 from .plugins import plugin_errors
 from .regression import nearest_correlation, to_weights
-from .results import clean_array
+from .results import clean_array, clean_objects
 from .stats import FACTOR_PREFIX, pairwise_corr
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 QUADRANTS = {(True, False): "concentrate-here", (True, True): "keep-up", (False, False): "low-priority",
              (False, True): "possible-overkill"}
 INDEX = "index"
+SMALL_WISHART = 4  # up to this many variables, Wishart draws are built entry by entry
 
 
 @dataclass(frozen=True)
@@ -157,15 +158,32 @@ def wishart_correlations(corr: np.ndarray, df: np.ndarray, draws: int, rng: np.r
     normal observations with that population correlation: Bartlett's decomposition, all at once."""
     groups, k = corr.shape[0], corr.shape[-1]
     factor = np.linalg.cholesky(corr)
-    bartlett = np.zeros((groups, draws, k, k))
     lower = np.tril_indices(k, -1)
-    bartlett[:, :, lower[0], lower[1]] = rng.standard_normal((groups, draws, lower[0].size))
+    normal = rng.standard_normal((groups, draws, lower[0].size))
     freedom = np.maximum(df[:, None, None] - np.arange(k)[None, None, :], 1.0)
-    bartlett[:, :, np.arange(k), np.arange(k)] = np.sqrt(rng.chisquare(np.broadcast_to(freedom, (groups, draws, k))))
-    root = factor[:, None] @ bartlett
-    scatter = root @ np.swapaxes(root, -1, -2)
-    scale = 1.0 / np.sqrt(np.diagonal(scatter, axis1=-2, axis2=-1))
-    return scatter * scale[..., :, None] * scale[..., None, :]
+    diagonal = np.sqrt(rng.chisquare(np.broadcast_to(freedom, (groups, draws, k))))
+    if k > SMALL_WISHART:
+        bartlett = np.zeros((groups, draws, k, k))
+        bartlett[:, :, lower[0], lower[1]] = normal
+        bartlett[:, :, np.arange(k), np.arange(k)] = diagonal
+        root = factor[:, None] @ bartlett
+        scatter = root @ np.swapaxes(root, -1, -2)
+        scale = 1.0 / np.sqrt(np.diagonal(scatter, axis1=-2, axis2=-1))
+        return scatter * scale[..., :, None] * scale[..., None, :]
+    # a few variables (an index's drivers and outcome): entry by entry over (groups, draws), which a stack of
+    # tiny matrix products is several times slower than; the same sums of products, term by term
+    bartlett = {(i, i): diagonal[..., i] for i in range(k)}
+    bartlett.update({(i, j): normal[..., t] for t, (i, j) in enumerate(zip(*lower))})
+    root = {}  # L B, lower triangular
+    for i in range(k):
+        for j in range(i + 1):
+            root[i, j] = sum(factor[:, i, m, None] * bartlett[m, j] for m in range(j, i + 1))
+    scatter = {(i, j): sum(root[i, m] * root[j, m] for m in range(j + 1)) for i in range(k) for j in range(i + 1)}
+    scale = [1.0 / np.sqrt(scatter[i, i]) for i in range(k)]
+    out = np.empty((groups, draws, k, k))
+    for (i, j), value in scatter.items():
+        out[:, :, i, j] = out[:, :, j, i] = value * scale[i] * scale[j]
+    return out
 
 
 def replicate_correlations(view: View, names: Sequence[str], draws: int,
@@ -386,8 +404,9 @@ def ranks(importance: np.ndarray, low: np.ndarray | None, high: np.ndarray | Non
     return rank, same
 
 
-def quadrants(weights: np.ndarray, performance: np.ndarray) -> list[list[str | None]]:
-    """Martilla & James quadrant of each driver: cut lines at the mean weight and the mean performance."""
+def quadrants(weights: np.ndarray, performance: np.ndarray) -> np.ndarray:
+    """Martilla & James quadrant of each driver (an object array of names, None where unknown): cut lines at the
+    mean weight and the mean performance."""
     def row_mean(values: np.ndarray) -> np.ndarray:  # of the finite entries; NaN for a row without any
         finite = np.isfinite(values)
         count = finite.sum(axis=1, keepdims=True)
@@ -398,8 +417,9 @@ def quadrants(weights: np.ndarray, performance: np.ndarray) -> list[list[str | N
         important = weights >= row_mean(weights) - 1e-12
         performing = performance >= row_mean(performance)
     known = np.isfinite(performance) & np.isfinite(weights)
-    return [[QUADRANTS[(bool(i), bool(p))] if k else None for i, p, k in zip(ir, pr, kr)]
-            for ir, pr, kr in zip(important, performing, known)]
+    names = np.array([QUADRANTS[(False, False)], QUADRANTS[(False, True)], QUADRANTS[(True, False)],
+                      QUADRANTS[(True, True)], None], dtype=object)
+    return names[np.where(known, 2 * important + performing, 4)]
 
 
 def performance(view: View, q: Questionnaire, spec: ModelSpec) -> np.ndarray:
@@ -428,6 +448,8 @@ def describe(fits: dict[str, Fit], view: View, q: Questionnaire, hidden: np.ndar
     out: list[dict[str, Any]] = [{} for _ in range(groups)]
     leaf_weight: dict[str, np.ndarray] = {}  # variable -> weight within the index, per group
     described: dict[str, list[dict[str, Any]]] = {}
+    performances: dict[str, np.ndarray] = {}  # node -> each driver's performance as shown (rounded), per group
+    shown_of: dict[str, tuple[np.ndarray, ...]] = {}  # node -> importance, performance and quadrant as shown
     order = [INDEX] + [node for node in fits if node != INDEX]
     for node in order:
         fit = fits.get(node)
@@ -444,35 +466,37 @@ def describe(fits: dict[str, Fit], view: View, q: Questionnaire, hidden: np.ndar
             leaf_weight[driver] = carried * weights[:, j]
         score = performance(view, q, spec)
         rank, tied = ranks(fit.importance, fit.ci_low, fit.ci_high)
-        quadrant = quadrants(weights, score)
-        columns = {"importance": clean_array(fit.importance), "weight": clean_array(weights),
-                   "performance": clean_array(score)}
+        columns = {"importance": fit.importance, "weight": weights, "performance": score}
         if fit.ci_low is not None and fit.ci_high is not None:
-            columns["ci_low"], columns["ci_high"] = clean_array(fit.ci_low), clean_array(fit.ci_high)
+            columns["ci_low"], columns["ci_high"] = fit.ci_low, fit.ci_high
         if fit.standard_error is not None:
-            columns["standard_error"] = clean_array(fit.standard_error)
+            columns["standard_error"] = fit.standard_error
+        shown = {name: clean_objects(values) for name, values in columns.items()}
+        quadrant = quadrants(weights, score)
+        shown_of[node] = (shown["importance"], shown["performance"], quadrant)
+        performances[node] = np.where(np.equal(shown["performance"], None), np.nan,
+                                      shown["performance"]).astype(np.float64)
+        names = ("id", "rank", "tied", "quadrant", *shown)
+        per_driver = zip(rank.tolist(), tied.tolist(), quadrant.tolist(),
+                         *(values.tolist() for values in shown.values()))
         r2, base = clean_array(fit.r2), clean_array(fit.base)
-        described[node] = []
-        for g in range(groups):
-            if fit.source[g] == "none":
-                described[node].append({})
+        warnings = fit.warnings
+        interval = fit.bootstrap if fit.ci_low is not None else None
+        repaired = fit.repaired.tolist() if fit.repaired is not None else [False] * groups
+        entries = described[node] = []
+        for g, (source, row) in enumerate(zip(fit.source, per_driver)):
+            if source == "none":
+                entries.append({})
                 continue
-            drivers = []
-            for j, driver_id in enumerate(spec.driver_ids):
-                entry = {"id": driver_id, "rank": int(rank[g, j]), "tied": bool(tied[g, j]),
-                         "quadrant": quadrant[g][j]}
-                entry.update({name: values[g][j] if values[g] is not None else None
-                              for name, values in columns.items()})
-                drivers.append(entry)
-            own = fit.source[g] == "own"
-            described[node].append({
-                "outcome": spec.outcome, "method": spec.method, "source": fit.source[g],
+            own = source == "own"
+            entries.append({
+                "outcome": spec.outcome, "method": spec.method, "source": source,
                 "base": base[g] if own else None, "r2": r2[g],
-                "repaired": bool(fit.repaired[g]) if own and fit.repaired is not None else False,
-                "interval": fit.bootstrap if own and fit.ci_low is not None else None,
-                "warnings": list(fit.warnings) if own else [],
-                "drivers": drivers})
-    specs = {node: fits[node].spec for node in described}
+                "repaired": bool(repaired[g]) if own else False,
+                "interval": interval if own else None,
+                "warnings": list(warnings) if own else [],
+                "drivers": [dict(zip(names, values)) for values in zip(spec.driver_ids, *row)]})
+    sections: dict[tuple[str, ...], list[int]] = {}  # the models a group has -> those groups
     for g in range(groups):
         if hidden is not None and hidden[g]:
             continue
@@ -483,37 +507,62 @@ def describe(fits: dict[str, Fit], view: View, q: Questionnaire, hidden: np.ndar
         if items:
             section["items"] = items
         if section:
-            section["priorities"] = _priorities(section, specs, leaf_weight, g)
+            present = ((INDEX,) if "factors" in section else ()) + tuple(items)
+            sections.setdefault(present, []).append(g)
         out[g] = section
+    specs = {node: fits[node].spec for node in described}
+    for present, members in sections.items():
+        _priorities(present, np.array(members), out, specs, leaf_weight, performances, shown_of)
     return out
 
 
-def _priorities(section: dict[str, Any], specs: dict[str, ModelSpec], leaf_weight: dict[str, np.ndarray],
-                g: int) -> list[dict[str, Any]]:
-    """The leaves of the tree of models, ranked by importance-weighted room for improvement.
+def _priorities(present: tuple[str, ...], members: np.ndarray, out: list[dict[str, Any]],
+                specs: dict[str, ModelSpec], leaf_weight: dict[str, np.ndarray],
+                performances: dict[str, np.ndarray], shown_of: dict[str, tuple[np.ndarray, ...]]) -> None:
+    """The priority list of each group of ``members``, which all have the models ``present``: the leaves of the
+    tree of models, ranked by importance-weighted room for improvement (gain, then id).
 
     A factor with a model of its own is represented by its drivers, else by itself.
     """
-    modelled = set(section.get("items", {}))
-    candidates: list[tuple[str, str | None, dict[str, Any]]] = []
-    for node, model in [(INDEX, section.get("factors")), *section.get("items", {}).items()]:
-        if not model:
-            continue
-        for variable, entry in zip(specs[node].drivers, model["drivers"]):
-            if variable.startswith(FACTOR_PREFIX) and variable.removeprefix(FACTOR_PREFIX) in modelled:
-                continue
-            candidates.append((variable, None if node == INDEX else node, entry))
-    entries = []
-    for variable, factor_id, d in candidates:
-        weight = leaf_weight.get(variable)
-        w = float(weight[g]) if weight is not None and np.isfinite(weight[g]) else None
-        score = d.get("performance")
-        gain = None if w is None or score is None else float(f"{w * (100 - score):.6g}")
-        entries.append({"level": "factor" if variable.startswith(FACTOR_PREFIX) else "item", "id": d["id"],
-                        "factor": factor_id, "importance": d.get("importance"),
-                        "weight": None if w is None else float(f"{w:.6g}"), "performance": score,
-                        "gain": gain, "quadrant": d.get("quadrant")})
-    entries.sort(key=lambda e: (e["gain"] is None, -(e["gain"] or 0.0), e["id"]))
-    for position, entry in enumerate(entries, 1):
-        entry["priority"] = position
-    return entries
+    modelled = set(present) - {INDEX}
+    candidates: list[tuple[str, str, int]] = []  # (variable, node, driver's position in the node's model)
+    for node in present:
+        for j, variable in enumerate(specs[node].drivers):
+            if not (variable.startswith(FACTOR_PREFIX) and variable.removeprefix(FACTOR_PREFIX) in modelled):
+                candidates.append((variable, node, j))
+    weight = np.stack([leaf_weight[v][members] if v in leaf_weight else np.full(members.size, np.nan)
+                       for v, _, _ in candidates], axis=1)
+    score = np.stack([performances[node][members, j] for _, node, j in candidates], axis=1)
+    weight = np.where(np.isfinite(weight), weight, np.nan)
+    with np.errstate(invalid="ignore"):
+        gain = np.array([_rounded(row) for row in (weight * (100 - score)).tolist()], dtype=np.float64)
+    gain = gain.reshape(members.size, len(candidates))
+    shown_weight = [_rounded_or_none(row) for row in weight.tolist()]
+    shown_gain = [[None if v != v else v for v in row] for row in gain.tolist()]
+    ids = [specs[node].driver_ids[j] for _, node, j in candidates]
+    id_order = {name: k for k, name in enumerate(sorted(set(ids)))}
+    unknown = np.isnan(gain)
+    # as sorted by (gain is None, -gain, id), stably
+    ranking = np.lexsort((np.broadcast_to(np.array([id_order[i] for i in ids]), gain.shape),
+                          -np.where(unknown, 0.0, gain), unknown), axis=1).tolist()
+    kinds = ["factor" if v.startswith(FACTOR_PREFIX) else "item" for v, _, _ in candidates]
+    factor_ids = [None if node == INDEX else node for _, node, _ in candidates]
+    importance, shown_score, quadrant = (np.stack([shown_of[node][k][members, j] for _, node, j in candidates],
+                                                  axis=1).tolist() for k in range(3))
+    for m, g in enumerate(members.tolist()):
+        weights, gains, importances, scores, quadrants_ = shown_weight[m], shown_gain[m], importance[m], \
+            shown_score[m], quadrant[m]
+        out[g]["priorities"] = [
+            {"level": kinds[c], "id": ids[c], "factor": factor_ids[c], "importance": importances[c],
+             "weight": weights[c], "performance": scores[c], "gain": gains[c], "quadrant": quadrants_[c],
+             "priority": position}
+            for position, c in enumerate(ranking[m], 1)]
+
+
+def _rounded(values: list[float]) -> list[float]:
+    """6 significant digits as ``f"{v:.6g}"`` writes them (NaN stays NaN)."""
+    return [float(f"{v:.6g}") for v in values]
+
+
+def _rounded_or_none(values: list[float]) -> list[float | None]:
+    return [None if v != v else float(f"{v:.6g}") for v in values]

@@ -33,7 +33,6 @@ def one_factor_minres(corr: np.ndarray) -> np.ndarray:
     Signed so that the loadings sum positive."""
     corr = np.asarray(corr, dtype=np.float64)
     k = corr.shape[-1]
-    eye = np.eye(k, dtype=bool)
     try:
         h2 = 1.0 - 1.0 / np.diagonal(np.linalg.inv(corr), axis1=-2, axis2=-1)
     except np.linalg.LinAlgError:
@@ -42,10 +41,13 @@ def one_factor_minres(corr: np.ndarray) -> np.ndarray:
     # the leading eigenvector by power steps warm-started from the previous one: one batched product per
     # iteration instead of an eigen-decomposition (the dominant eigenvalue of a reduced correlation matrix of
     # positively related items is well separated, so a step per update keeps up)
-    vector = np.linalg.eigh(np.where(eye, h2[..., :, None] * eye, corr))[1][..., :, -1]
+    diagonal = np.arange(k)
+    reduced = corr.copy()  # R with the communalities on its diagonal
+    reduced[..., diagonal, diagonal] = h2
+    vector = np.linalg.eigh(reduced)[1][..., :, -1]
     loadings = np.zeros(corr.shape[:-1])
     for _ in range(MINRES_ITERATIONS):
-        reduced = np.where(eye, h2[..., :, None] * eye, corr)
+        reduced[..., diagonal, diagonal] = h2
         product = np.einsum("...ij,...j->...i", reduced, vector)
         value = np.einsum("...i,...i->...", vector, product)
         vector = product / np.linalg.norm(product, axis=-1, keepdims=True)

@@ -38,6 +38,7 @@ from .results import (
     Value,
     clean,
     clean_array,
+    clean_rows,
     collector_paused,
 )
 from .stats import FACTOR_PREFIX, pairwise_cov
@@ -103,50 +104,89 @@ def csi(view: View, drivers: list[str], weights: np.ndarray) -> dict[str, np.nda
             "n_eff": effective, "base": base}
 
 
+SECTIONS = {"item": "items", "factor": "factors", "headline": "headline"}
+
+
 def _groups(view: View, metrics: list[Metric], index: dict[str, np.ndarray], keys: list[dict[str, str]],
-            item_metrics: bool, privacy_min: int) -> list[Group]:
+            privacy_min: int) -> list[Group]:
     """The view's groups with every metric's value; a value resting on fewer respondents than the privacy
-    minimum is hidden (value and base) here, on the arrays, before any result object exists."""
+    minimum is hidden (value and base) here, on the arrays, before any result object exists.
+
+    Every metric's arrays are rounded in one go, and each group's section is made whole, metric by metric in
+    the scorers' order: a view has hundreds of metrics and thousands of groups, a result object each."""
     cells = view.cells
+    size = view.groups
     with np.errstate(invalid="ignore", divide="ignore"):
         effective = clean_array(np.where(cells.sum_w2 > 0, cells.sum_w**2 / cells.sum_w2, 0.0))
-    groups = [Group(keys[g], view.labels[g], int(n), effective[g]) for g, n in enumerate(cells.n.tolist())]
-    empty = [None] * view.groups
-    sections: dict[tuple[str, str], list[dict[str, Value]]] = {}
+    arrays: list[np.ndarray] = []  # every 1-D array of every metric, rounded together
+    distributions: list[list[Any]] = []
+    shown: dict[tuple[str, str], dict[str, tuple[Any, ...]]] = {}  # (section, target) -> name -> where its parts are
+
+    seen: dict[tuple[Any, ...], int] = {}  # where an array's memory is: one slot for the same numbers
+
+    def slot(array: np.ndarray | None) -> int | None:
+        if array is None:
+            return None
+        array = np.asarray(array, dtype=np.float64)
+        if array.shape != (size,):
+            array = np.broadcast_to(array, (size,))
+        # the metrics of an item share its base, each a view of the same column: round it once (arrays are
+        # held in ``arrays``, so no other array can take the same memory meanwhile)
+        where = (array.__array_interface__["data"][0], array.strides)
+        if where not in seen:
+            seen[where] = len(arrays)
+            arrays.append(array)
+        return seen[where]
+
     for metric in metrics:
-        if metric.kind == "item" and not item_metrics:
+        if metric.kind == "item" and not view.item_metrics:
             continue
         values = np.asarray(metric.values, dtype=np.float64)
         base = None if metric.base is None else np.asarray(metric.base, dtype=np.float64)
         ci, p = metric.ci, metric.p
-        if base is not None:
+        few = None if base is None else base < privacy_min
+        if few is not None and few.any():
             answered = ~np.isnan(values) if values.ndim == 1 else ~np.isnan(values).all(axis=1)
-            hidden = (base < privacy_min) & answered
+            hidden = few & answered
             if hidden.any():
                 values = values.copy()
                 values[hidden] = np.nan
                 base = np.where(hidden, np.nan, base)
                 ci = None if ci is None else tuple(np.where(hidden, np.nan, bound) for bound in ci)
                 p = None if p is None else np.where(hidden, np.nan, p)
-        key = (metric.kind, metric.target)
-        targets = sections.get(key)
-        if targets is None:
-            section = {"item": "items", "factor": "factors", "headline": "headline"}[metric.kind]
-            targets = sections[key] = [getattr(group, section).setdefault(metric.target, {}) for group in groups]
-        cleaned = (clean_array(values), clean_array(base) if base is not None else empty,
-                   clean_array(ci[0]) if ci is not None else empty, clean_array(ci[1]) if ci is not None else empty,
-                   clean_array(p) if p is not None else empty)
-        name = metric.name
-        for target, value in zip(targets, map(Value, *cleaned)):
-            target[name] = value
+        if values.ndim == 2:
+            distributions.append(clean_array(values))
+            where: Any = ("distribution", len(distributions) - 1)
+        else:
+            where = slot(values)
+        shown.setdefault((SECTIONS[metric.kind], metric.target), {})[metric.name] = (
+            where, slot(base), slot(ci[0]) if ci is not None else None, slot(ci[1]) if ci is not None else None,
+            slot(p))
     hidden = index["base"] < privacy_min
-    csi = {name: np.where(hidden, np.nan, index[name]) for name in ("value", "base", "ci_low", "ci_high", "equal")}
-    csi_value, csi_base = clean_array(csi["value"]), clean_array(csi["base"])
-    csi_low, csi_high, equal = clean_array(csi["ci_low"]), clean_array(csi["ci_high"]), clean_array(csi["equal"])
-    for g, group in enumerate(groups):
-        group.headline["csi"] = {"csi": Value(csi_value[g], csi_base[g], csi_low[g], csi_high[g]),
-                                 "csi_equal": Value(equal[g], csi_base[g])}
-    return groups
+    csi = [slot(np.where(hidden, np.nan, index[name])) for name in ("value", "base", "ci_low", "ci_high", "equal")]
+    shown[("headline", "csi")] = {"csi": tuple(csi[:4]) + (None,), "csi_equal": (csi[4], csi[1], None, None, None)}
+    rows = clean_rows(np.stack(arrays)) if arrays else []
+    empty = [None] * size
+
+    def column(where: Any) -> list[Any]:
+        if where is None:
+            return empty
+        return distributions[where[1]] if isinstance(where, tuple) else rows[where]
+
+    sections: dict[str, tuple[list[str], list[list[dict[str, Value]]]]] = {}
+    for (section, target), named in shown.items():
+        values_of = [list(map(Value, *(column(where) for where in parts))) for parts in named.values()]
+        names = list(named)
+        targets, per_target = sections.setdefault(section, ([], []))
+        targets.append(target)
+        per_target.append([dict(zip(names, values)) for values in zip(*values_of)])
+    made = {name: [dict(zip(targets, entries)) for entries in zip(*per_target)]
+            for name, (targets, per_target) in sections.items()}
+    headlines, factors, items = ([{} for _ in range(size)] if name not in made else made[name]
+                                 for name in ("headline", "factors", "items"))
+    return [Group(key, label, int(base), base_eff, [], headline, factor, item)
+            for key, label, base, base_eff, headline, factor, item in
+            zip(keys, view.labels, cells.n.tolist(), effective, headlines, factors, items)]
 
 
 def _apply_bases(groups: list[Group], min_base: int, privacy_min: int) -> None:
@@ -195,20 +235,21 @@ def _compare(view: View, reference: View, parent_of: np.ndarray, drivers: list[s
     Groups where ``valid`` is false (a unit whose rows lie in several parents) are not compared.
     """
     cells, parent_cells = view.cells, reference.cells
-    rest_sum = {name: getattr(parent_cells, name)[parent_of] - getattr(cells, name)
-                for name in ("n", "sum_w", "sum_w2", "count", "wsum", "wsum2", "sum", "sumsq")}
     from .estimates import mean_ci
 
-    own = mean_ci(cells.count, cells.wsum, cells.wsum2, cells.sum, cells.sumsq)
-    rest = mean_ci(rest_sum["count"], rest_sum["wsum"], rest_sum["wsum2"], rest_sum["sum"], rest_sum["sumsq"])
     plan = cells.plan
     tests: dict[str, dict[str, np.ndarray]] = {}
     shown_as = {d: ("factors", d, "score") for d in drivers}  # where each compared value is shown
     shown_as["csi"] = ("headline", "csi", "csi")
     if plan is not None:
         shown_as.update({plan.items[o]: ("items", plan.items[o], "mean") for o in plan.outcomes[:1]})
-        for name in [FACTOR_PREFIX + d for d in drivers] + [plan.items[o] for o in plan.outcomes[:1]]:
-            v = plan.variable(name)
+        compared = [FACTOR_PREFIX + d for d in drivers] + [plan.items[o] for o in plan.outcomes[:1]]
+        columns = [plan.variable(name) for name in compared]  # the moments of these alone
+        moments = ("count", "wsum", "wsum2", "sum", "sumsq")
+        own = mean_ci(*(getattr(cells, name)[:, columns] for name in moments))
+        rest = mean_ci(*(getattr(parent_cells, name)[parent_of][:, columns] - getattr(cells, name)[:, columns]
+                         for name in moments))
+        for v, name in enumerate(compared):
             tests[name.removeprefix(FACTOR_PREFIX)] = welch(own["mean"][:, v], own["variance"][:, v],
                                                             own["n_eff"][:, v], rest["mean"][:, v],
                                                             rest["variance"][:, v], rest["n_eff"][:, v])
@@ -216,19 +257,23 @@ def _compare(view: View, reference: View, parent_of: np.ndarray, drivers: list[s
     rest_index = _rest_csi(view, reference, parent_of, drivers, weights)
     tests["csi"] = welch(index["value"], index["variance"], index["n_eff"], rest_index["value"],
                          rest_index["variance"], rest_index["n_eff"])
+    shown_tests = {}  # per test: each group's difference and p as shown, and whether it is significant
+    for name, test in tests.items():
+        with np.errstate(invalid="ignore"):
+            significant = (np.isfinite(test["p"]) & (test["p"] < SIGNIFICANCE)).tolist()
+        shown_tests[name] = ([clean(v) for v in test["difference"].tolist()], [clean(v) for v in test["p"].tolist()],
+                             significant)
     for g, group in enumerate(groups):
         if group.suppressed or (valid is not None and not valid[g]):
             continue
         comparison: dict[str, Any] = {"against": label}
-        for name, test in tests.items():
+        for name, (difference, p, significant) in shown_tests.items():
             section, target, metric = shown_as[name]
             shown = getattr(group, section).get(target, {}).get(metric)
             if shown is None or shown.value is None:  # hidden (too few answered): so is its difference
                 comparison[name] = {"difference": None, "p": None, "significant": False}
                 continue
-            comparison[name] = {"difference": clean(test["difference"][g]), "p": clean(test["p"][g]),
-                                "significant": bool(test["p"][g] < SIGNIFICANCE) if np.isfinite(test["p"][g])
-                                else False}
+            comparison[name] = {"difference": difference[g], "p": p[g], "significant": significant[g]}
         group.comparison = comparison
         csi_test = comparison["csi"]
         if csi_test["significant"] and group.base >= min_base:
@@ -252,11 +297,11 @@ def _previous(view: View, groups: list[Group], index: dict[str, np.ndarray]) -> 
     Not where either CSI is hidden (the group, or the CSI alone, rests on too few respondents).
     """
     position = {code: g for g, code in enumerate(view.codes)}
+    shown = [group.headline_value("csi", "csi") is not None for group in groups]
     pairs = []
     for g, code in enumerate(view.codes):
         before = position.get((code[0] - 1,) if len(code) == 1 else (code[0], code[1] - 1))
-        if before is not None and groups[g].headline_value("csi", "csi") is not None and \
-                groups[before].headline_value("csi", "csi") is not None:
+        if before is not None and shown[g] and shown[before]:
             pairs.append((g, before))
     if not pairs:
         return
@@ -322,11 +367,11 @@ def _score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, A
     total_weights = total_index.weights[0] if total_index is not None else equal
     own_weights = q.index.csi_weights == "own"
 
-    def scored(view: View, keys: list[dict[str, str]], items: bool, fits: dict[str, Any] | None,
+    def scored(view: View, keys: list[dict[str, str]], fits: dict[str, Any] | None,
                csi_weights: np.ndarray) -> tuple[list[Group], dict[str, np.ndarray]]:
         index = csi(view, drivers, csi_weights)
         index["equal"] = csi_value(view, drivers, equal)  # a value only: the equal-weight CSI has no interval
-        groups = _groups(view, run_scorers(view, study, pm), index, keys, items, privacy_min)
+        groups = _groups(view, run_scorers(view, study, pm), index, keys, privacy_min)
         _apply_bases(groups, min_base, privacy_min)
         for group, entry in zip(groups, model_groups.get(view.name, ())):
             if not group.suppressed:
@@ -342,12 +387,12 @@ def _score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, A
             return np.broadcast_to(total_weights, (groups, len(drivers)))
         return fits[INDEX].weights
 
-    (total,), _ = scored(total_view, [{"level": "total"}], True, total_fits, weights_of(total_fits, 1))
+    (total,), _ = scored(total_view, [{"level": "total"}], total_fits, weights_of(total_fits, 1))
     waves: list[Group] = []
     if "wave" in views:
         view = views["wave"]
         wave_fits = study_fits["wave"]
-        waves, wave_index = scored(view, [{"wave": label} for label in view.labels], True, wave_fits,
+        waves, wave_index = scored(view, [{"wave": label} for label in view.labels], wave_fits,
                                    weights_of(wave_fits, view.groups))
         _previous(view, waves, wave_index)
 
@@ -360,7 +405,7 @@ def _score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, A
         parents = parent_codes(q, stats, segment.id)
         fits = study_fits[f"segment:{segment.id}"]
         unit_weights = weights_of(fits, view.groups)
-        units, index = scored(view, keys, True, fits, unit_weights)
+        units, index = scored(view, keys, fits, unit_weights)
         for group, name in zip(units, names):
             group.label = name
         if parents is not None and segment.parent is not None:
@@ -385,7 +430,7 @@ def _score(study: Study, stats: StudyStats, labels: Labels, account: dict[str, A
             trend_keys = [{"segment": segment.id, "unit": unit_labels[u], "wave": labels.waves[w]}
                           for u, w in trend_view.codes]
             unit_of = np.array([u for u, _ in trend_view.codes], dtype=np.int64)
-            trend, trend_index = scored(trend_view, trend_keys, False, None,
+            trend, trend_index = scored(trend_view, trend_keys, None,
                                         np.asarray(unit_weights)[unit_of] if unit_of.size else
                                         np.zeros((0, len(drivers))))
             for group, (u, _) in zip(trend, trend_view.codes):

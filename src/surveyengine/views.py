@@ -41,6 +41,12 @@ class View:
     def groups(self) -> int:
         return self.cells.cells
 
+    @property
+    def item_metrics(self) -> bool:
+        """Whether the results show item metrics for this view's groups: not for each unit per wave, whose trend
+        shows headline and factor metrics alone. A scorer may leave its item metrics out where this is false."""
+        return not (self.segment is not None and self.by_wave)
+
 
 @dataclass
 class Labels:
