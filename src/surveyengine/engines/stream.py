@@ -600,6 +600,26 @@ def _ordered(rows: dict[str, Any], order: np.ndarray) -> dict[str, Any]:
             for key, value in rows.items()}
 
 
+WORKER_ROWS = 1 << 16  # Spark hands a worker batches of 10,000 rows; the checks cost less per row in larger ones
+
+
+def _tables_of(batches: Iterator[Any], rows: int) -> Iterator[Any]:
+    """Arrow record batches gathered into tables of at least ``rows`` rows (the last one: what is left)."""
+    import pyarrow as pa
+
+    held: list[Any] = []
+    count = 0
+    for batch in batches:
+        if batch.num_rows:
+            held.append(batch)
+            count += batch.num_rows
+        if count >= rows:
+            yield pa.Table.from_batches(held)
+            held, count = [], 0
+    if held:
+        yield pa.Table.from_batches(held)
+
+
 def partition_payload(study: Study, files: list[str], repeated: list[str], max_comments: int,
                       batches: Iterator[Any]) -> Iterator[Any]:
     """One partition of the source, in a worker of the engine (Spark's ``mapInArrow``): its rows checked and
@@ -618,11 +638,8 @@ def partition_payload(study: Study, files: list[str], repeated: list[str], max_c
     repeated_ids = pa.array(repeated, type=pa.string())
     aside: list[dict[str, Any]] = []
     _map_big_blocks_apart()
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue
-        gather.rows_read += batch.num_rows
-        table = pa.Table.from_batches([batch])
+    for table in _tables_of(batches, WORKER_ROWS):
+        gather.rows_read += table.num_rows
         file_of = table.column("__file").to_numpy().astype(np.int64)
         row_of = table.column("__row").to_numpy().astype(np.int64)
         table = table.drop_columns(["__file", "__row"])
