@@ -405,11 +405,13 @@ def cross_products(columns: BlockColumns, plan: StatsPlan, order: np.ndarray, bo
         chunks.append((u, last))
         u = last
 
-    def run(share: list[tuple[int, int]]) -> dict[str, np.ndarray] | None:
+    def run(share: list[tuple[int, tuple[int, int]]]) -> list[tuple[int, dict[str, np.ndarray]]]:
         """One worker's chunks. Units and cells of different chunks are disjoint, so the per-unit and per-cell
-        sums are written in place; the replicate groups span every chunk and are summed per worker."""
-        mine = {name: np.zeros((replicates, width, width)) for name in names} if replicates else None
-        for u, last in share:
+        sums are written in place; the replicate groups span every chunk: each chunk's sums come back, to be
+        added in chunk order (the same float sums whatever the number of workers)."""
+        found = []
+        for position, (u, last) in share:
+            mine = {name: np.zeros((replicates, width, width)) for name in names} if replicates else None
             start, stop = bounds[cell_start[u]], bounds[cell_start[last]]
             for piece in range(start, stop, _UNIT_CHUNK_ROWS):
                 end = min(stop, piece + _UNIT_CHUNK_ROWS)
@@ -438,7 +440,9 @@ def cross_products(columns: BlockColumns, plan: StatsPlan, order: np.ndarray, bo
                     operands = [a[by_group][:, replicate_columns] for a in (xz, x2, m, right_x, right_m)]
                     for name, value in zip(names, _batched(edges, *operands)):
                         mine[name] += value
-        return mine
+            if mine is not None:
+                found.append((position, mine))
+        return found
 
     # numpy lets go of the GIL in the gathers and the products, so threads share the cores; each product runs
     # on one BLAS thread (BLAS's own threads, busy-waiting on tiny products, slowed the pass 30-fold on a
@@ -446,18 +450,19 @@ def cross_products(columns: BlockColumns, plan: StatsPlan, order: np.ndarray, bo
     workers = max(1, min(worker_count(), len(chunks)))
     from threadpoolctl import threadpool_limits
 
+    numbered = list(enumerate(chunks))
     with threadpool_limits(limits=1, user_api="blas"):
         if workers == 1:
-            partials = [run(chunks)]
+            partials = [run(numbered)]
         else:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                partials = list(pool.map(run, [chunks[k::workers] for k in range(workers)]))
+                partials = list(pool.map(run, [numbered[k::workers] for k in range(workers)]))
     if per_group is not None:
-        for partial in partials:
+        for _, partial in sorted((item for found in partials for item in found), key=lambda item: item[0]):
             for name in names:
-                per_group[name] += partial[name]  # type: ignore[index]
+                per_group[name] += partial[name]
     return per_cell, per_unit, per_group
 
 
