@@ -45,13 +45,18 @@ def engine_warnings_quiet() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def write_pdf(html: str, path) -> None:
+def _weasyprint(shown: str):
     try:
         import weasyprint
     except (ImportError, OSError):  # OSError: the package is there but the Pango system library is not
         raise DataError("writing .pdf needs WeasyPrint and Pango: pip install 'surveyengine[pdf]' "
                         "(and the system's Pango, e.g. apt-get install libpango-1.0-0 libpangoft2-1.0-0)",
-                        str(path)) from None
+                        shown) from None
+    return weasyprint
+
+
+def write_pdf(html: str, path) -> None:
+    weasyprint = _weasyprint(str(path))
     with engine_warnings_quiet():
         weasyprint.HTML(string=html, base_url=str(path.parent)).write_pdf(path)
 
@@ -60,6 +65,10 @@ class PdfOutput:
     id = "pdf"
     description = ("report.pdf: the report as a paginated PDF (cover, contents, overview, drivers, league tables; "
                    "a section per unit with output.pdf.segments), by WeasyPrint.")
+
+    @staticmethod
+    def check(study):
+        _weasyprint(FILE_NAME)
 
     def write(self, results, study, out_dir):
         from surveyengine.site.builder import render_report

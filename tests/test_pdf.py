@@ -188,8 +188,11 @@ def test_an_unknown_segment_for_unit_sections_names_the_config_line(study: Path,
     assert not (folder / "site").exists()
 
 
-def test_without_weasyprint_the_error_names_the_extra(study: Path, monkeypatch) -> None:
+def test_without_weasyprint_the_error_names_the_extra_before_any_work(study: Path, monkeypatch) -> None:
+    from surveyengine import build
+
     monkeypatch.setitem(sys.modules, "weasyprint", None)  # import weasyprint raises ImportError
+    monkeypatch.setattr(build, "summarise", lambda *args: pytest.fail("the data were read before the check"))
     result = run("build", str(study), "--quiet", "--format", "pdf", "--out", str(study / "no-pdf"))
     assert result.exit_code == 1
     assert "writing .pdf needs WeasyPrint and Pango: pip install 'surveyengine[pdf]'" in result.output

@@ -132,6 +132,11 @@ def build(study: Study, pm: PluginManager, out_dir: Path, formats: tuple[str, ..
     writers = [(fmt, outputs.get(fmt)) for fmt in formats]  # unknown formats fail before any work
     # the site last: its downloads page links to the files the other outputs wrote
     writers.sort(key=lambda writer: writer[0] == "html")
+    for fmt, writer in writers:  # what an output needs (a library) is missing: say so before any work
+        check = getattr(writer, "check", None)
+        if check is not None:
+            with plugin_errors(f"output '{fmt}'", outputs.owner(fmt)):
+                check(study)
     summary, cached = summarise(study, pm, say, use_cache)
     results_key = cache.results_key(study, summary.key, pm) if summary.key is not None else None
     # The collector pauses while the results are made (results.collector_paused), then leaves them out of its

@@ -87,7 +87,9 @@ class Output(Protocol):
 
     An output may set ``depends_only_on_results = True`` when its files are a function of the results and
     the study config alone (not of the theme, the clock or anything else): a rebuild of unchanged results
-    then copies its files from the last build instead of calling ``write``.
+    then copies its files from the last build instead of calling ``write``. It may define a static
+    ``check(study)`` raising a ``DataError`` when it cannot write (a missing library): the build calls it
+    before reading any data.
     """
 
     id: ClassVar[str]
