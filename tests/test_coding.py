@@ -69,7 +69,7 @@ def test_example_questionnaires_have_bilingual_codeframes() -> None:
 @pytest.mark.parametrize(("change", "message", "line_text"), [
     (("items: [comment]", "items: [coment]"), "codeframe 'feedback': unknown item 'coment' (did you mean 'comment'?)",
      "items: [coment]"),
-    (("items: [comment]", "items: [overall]"), "item 'overall' is rating; only text items are coded",
+    (("items: [comment]", "items: [overall]"), "item 'overall' is rating, expected text",
      "items: [overall]"),
     (("- id: staff", "- id: wait"), "duplicate code id 'wait' in codeframe 'feedback'", "- id: wait\n        label: {en: Staff"),
     (("codes: [wait, staff]", "codes: [wait, staf]"), "net 'service': unknown code 'staf' (did you mean 'staff'?)",

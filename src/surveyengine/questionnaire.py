@@ -489,17 +489,24 @@ def _check_condition(source: str, item_id: str, path: list[Any], items: dict[str
                     "ask a single choice question to route on", path, column_offset=source.find(name))
 
 
+def _item_of_kind(items: dict[str, tuple[model.Item, list[Any]]], item_id: str | None, kinds: tuple[str, ...],
+                  role: str, path: list[Any], out: _Collector) -> model.Item | None:
+    """The item ``item_id`` that ``role`` names, when it exists and is of one of ``kinds`` (else a problem)."""
+    if item_id is None:
+        return None
+    found = items.get(item_id)
+    if found is None:
+        out.add(f"{role}: unknown item '{item_id}'{did_you_mean(item_id, items)}", path)
+        return None
+    if found[0].question_type not in kinds:
+        out.add(f"{role}: item '{item_id}' is {found[0].question_type}, expected {' or '.join(kinds)}", path)
+        return None
+    return found[0]
+
+
 def _check_outcomes(q: model.Questionnaire, items: dict[str, tuple[model.Item, list[Any]]], out: _Collector) -> None:
     def need(item_id: str | None, path: list[Any], kinds: tuple[str, ...], role: str) -> model.Item | None:
-        if item_id is None:
-            return None
-        found = items.get(item_id)
-        if found is None:
-            out.add(f"{role}: unknown item '{item_id}'{did_you_mean(item_id, items)}", path)
-            return None
-        if found[0].question_type not in kinds:
-            out.add(f"{role}: item '{item_id}' is {found[0].question_type}, expected {' or '.join(kinds)}", path)
-        return found[0]
+        return _item_of_kind(items, item_id, kinds, role, path, out)
 
     o = q.outcomes
     for index, item_id in enumerate(o.overall):
@@ -559,13 +566,7 @@ def _check_index(q: model.Questionnaire, items: dict[str, Any], factors: dict[st
     for index, driver in enumerate(q.index.drivers):
         if driver not in factors:
             out.add(f"unknown driver factor '{driver}'{did_you_mean(driver, factors)}", ["index", "drivers", index])
-    if q.index.outcome is not None:
-        found = items.get(q.index.outcome)
-        if found is None:
-            out.add(f"unknown outcome item '{q.index.outcome}'{did_you_mean(q.index.outcome, items)}",
-                    ["index", "outcome"])
-        elif found[0].question_type != "rating":
-            out.add(f"index outcome '{q.index.outcome}' must be a rating item", ["index", "outcome"])
+    _item_of_kind(items, q.index.outcome, ("rating",), "index outcome", ["index", "outcome"], out)
     if known_weighters is not None:
         known = sorted(known_weighters)
         for key in ("method", "item_method"):
@@ -596,13 +597,7 @@ def _check_model(q: model.Questionnaire, items: dict[str, Any], factors: dict[st
             out.add(f"construct '{construct.id}': unknown factor '{construct.factor}'"
                     f"{did_you_mean(construct.factor, factors)}", where + ["factor"])
         for position, item_id in enumerate(construct.items):
-            found = items.get(item_id)
-            if found is None:
-                out.add(f"construct '{construct.id}': unknown item '{item_id}'{did_you_mean(item_id, items)}",
-                        where + ["items", position])
-            elif found[0].question_type != "rating":
-                out.add(f"construct '{construct.id}': item '{item_id}' must be a rating item, not "
-                        f"{found[0].question_type}", where + ["items", position])
+            _item_of_kind(items, item_id, ("rating",), f"construct '{construct.id}'", where + ["items", position], out)
         if construct.factor is None and not construct.items:
             out.add(f"construct '{construct.id}' has no items: give it a factor or items", where)
     for source, targets in q.model.paths.items():
@@ -693,14 +688,9 @@ def _check_codeframes(q: model.Questionnaire, items: dict[str, tuple[model.Item,
     for frame_id, frame in q.codeframes.items():
         base = ["codeframes", frame_id]
         for position, item_id in enumerate(frame.items):
-            found = items.get(item_id)
-            if found is None:
-                out.add(f"codeframe '{frame_id}': unknown item '{item_id}'{did_you_mean(item_id, items)}",
-                        base + ["items", position])
-            elif found[0].question_type != "text":
-                out.add(f"codeframe '{frame_id}': item '{item_id}' is {found[0].question_type}; only text items "
-                        "are coded", base + ["items", position])
-            elif item_id in coded_by:
+            coded = _item_of_kind(items, item_id, ("text",), f"codeframe '{frame_id}'", base + ["items", position],
+                                  out)
+            if coded is not None and item_id in coded_by:
                 out.add(f"item '{item_id}' is coded by codeframes '{coded_by[item_id]}' and '{frame_id}'; "
                         "give it one", base + ["items", position])
             coded_by.setdefault(item_id, frame_id)
