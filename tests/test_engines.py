@@ -697,6 +697,47 @@ def test_spark_with_speeding_runs_the_rules_in_sql(tmp_path: Path, spark: Any, m
     assert_same_summary(memory, engine)
 
 
+def test_spark_partitions_settle_repeated_ids_and_merge_as_one_pass(tmp_path: Path, spark: Any,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows split among several partitions (small row groups, small splits): ids repeated across partitions are
+    settled on the driver in file and row order, partitions merge in data order, comments cut to the latest:
+    the same summary as from the files."""
+    import pyarrow.parquet as pq
+
+    from surveyengine.engines.spark import SparkEngine
+
+    root = _spark_study(tmp_path, FIXED_ROWS, {"engine": "spark", "path": "data/responses.parquet",
+                                               "max_comments": 5},
+                        {"validation": {"not_asked": "exclude"}, "quality": {"straightlining_min_items": 2}})
+    table = pq.read_table(root / "spark" / "data" / "responses.parquet")
+    pq.write_table(table, root / "spark" / "data" / "responses.parquet", row_group_size=16)
+    payloads: list[int] = []
+    original = SparkEngine.map_partitions
+
+    def counted(self: Any, sql: str, function: Any) -> list[bytes]:
+        found = original(self, sql, function)
+        payloads.append(len(found))
+        return found
+
+    monkeypatch.setattr(SparkEngine, "map_partitions", counted)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "1024")
+    spark.conf.set("spark.sql.files.openCostInBytes", "0")
+    try:
+        memory, engine = _summary_in(root / "files", monkeypatch), _summary_in(root / "spark", monkeypatch)
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+        spark.conf.unset("spark.sql.files.openCostInBytes")
+    assert payloads and payloads[0] > 1  # several partitions, each with its payload
+    assert memory.account["excluded_by_reason"]  # repeated ids among them
+    latest = memory.comments
+    assert len(engine.comments) == 5 < len(latest)
+    assert engine.comments.text == latest.text[:5]
+    for name, values in latest.arrays().items():
+        np.testing.assert_array_equal(engine.comments.arrays()[name], values[:5], err_msg=name)
+    memory.comments = engine.comments = None
+    assert_same_summary(memory, engine)
+
+
 def test_statistics_from_a_spark_table_equal_numpy(tmp_path: Path, spark: Any) -> None:
     """A table (here a temporary view of this session) with a column numbering the rows for messages."""
     root = _spark_study(tmp_path, FIXED_ROWS, {"engine": "spark", "table": "mini_responses", "row_column": "row_no"},
