@@ -128,8 +128,9 @@ def _duckdb_from_csv(csv: Path, database: Path) -> None:
 
 @pytest.fixture(params=["batches", "sql"])
 def duckdb_statistics(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """DuckDB's two ways to the statistics: the numpy pass over its Arrow batches (the default, in this
-    process), and the SQL aggregates every other engine runs (the same SQL, checked on DuckDB too)."""
+    """DuckDB's two ways to a summary: its rows streamed through the file checks and the numpy pass (the
+    default, in this process), and the rules and statistics as SQL, as PostgreSQL runs them (the same SQL,
+    checked on DuckDB too)."""
     from surveyengine import engines
 
     monkeypatch.setattr(engines.DuckDBEngine, "in_process", request.param == "batches")
