@@ -705,7 +705,7 @@ def test_spark_partitions_settle_repeated_ids_and_merge_as_one_pass(tmp_path: Pa
     the same summary as from the files."""
     import pyarrow.parquet as pq
 
-    from surveyengine.engines.spark import SparkEngine
+    from surveyengine.engines.spark import MERGE_ON_DRIVER, SparkEngine
 
     root = _spark_study(tmp_path, FIXED_ROWS, {"engine": "spark", "path": "data/responses.parquet",
                                                "max_comments": 5},
@@ -715,9 +715,9 @@ def test_spark_partitions_settle_repeated_ids_and_merge_as_one_pass(tmp_path: Pa
     payloads: list[int] = []
     original = SparkEngine.map_partitions
 
-    def counted(self: Any, sql: str, function: Any) -> list[bytes]:
-        found = original(self, sql, function)
-        payloads.append(len(found))
+    def counted(self: Any, sql: str, function: Any, merge: Any) -> list[bytes]:
+        found = original(self, sql, function, merge)
+        payloads.append(self.partitions)
         return found
 
     monkeypatch.setattr(SparkEngine, "map_partitions", counted)
@@ -728,7 +728,7 @@ def test_spark_partitions_settle_repeated_ids_and_merge_as_one_pass(tmp_path: Pa
     finally:
         spark.conf.unset("spark.sql.files.maxPartitionBytes")
         spark.conf.unset("spark.sql.files.openCostInBytes")
-    assert payloads and payloads[0] > 1  # several partitions, each with its payload
+    assert payloads and payloads[0] > MERGE_ON_DRIVER  # several partitions, merged by a worker first
     assert memory.account["excluded_by_reason"]  # repeated ids among them
     latest = memory.comments
     assert len(engine.comments) == 5 < len(latest)

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from ..study import Study
 
 DEFAULT_URL = "local[*]"
+MERGE_ON_DRIVER = 4  # partitions whose payloads the driver takes as they are; beyond, a worker merges them first
+ARROW_BATCH_ROWS = "spark.sql.execution.arrow.maxRecordsPerBatch"
 CONNECT_PORT = 15002  # Spark Connect's default
 # A local session's settings; a profile's ``conf:`` overrides them (e.g. spark.driver.memory: 4g).
 LOCAL_CONF = {
@@ -199,16 +201,35 @@ class SparkEngine(Engine):
         frame.createOrReplaceTempView(name)
         self.persisted[name] = frame
 
-    def map_partitions(self, sql: str, function: Any) -> list[bytes]:
-        """``function`` (Arrow batches of a partition -> batches of one binary column ``payload``) run by Spark's
-        Python workers over each partition of the query's rows (``mapInArrow``); the payloads."""
+    def map_partitions(self, sql: str, function: Any, merge: Any) -> list[bytes]:
+        """``function`` (a partition's Arrow batches -> one row: ``first_file``, ``first_row``, ``payload``) run by
+        Spark's Python workers over each partition of the query's rows (``mapInArrow``); the payloads, in data
+        order. Beyond ``MERGE_ON_DRIVER`` partitions, ``merge`` (rows of that shape -> one) runs first in one
+        worker, which takes the payloads one at a time in data order, so the driver receives one payload, not
+        one per partition (each can be a hundred MB: a study's statistics)."""
         self.queries += 1
+        shape = "first_file long, first_row long, payload binary"
         try:
-            frame = self.session.sql(self.translate(sql))
-            payloads = frame.mapInArrow(function, "payload binary").toArrow()
+            staged = self.session.sql(self.translate(sql)).mapInArrow(function, shape).localCheckpoint(eager=True)
+            self.partitions = staged.count()
+            if self.partitions > MERGE_ON_DRIVER:
+                previous = self.session.conf.get(ARROW_BATCH_ROWS, None)
+                self.session.conf.set(ARROW_BATCH_ROWS, "1")
+                try:
+                    staged = staged.repartition(1).sortWithinPartitions("first_file", "first_row") \
+                        .mapInArrow(merge, shape).localCheckpoint(eager=True)
+                finally:
+                    if previous is None:
+                        self.session.conf.unset(ARROW_BATCH_ROWS)
+                    else:
+                        self.session.conf.set(ARROW_BATCH_ROWS, previous)
+            payloads = staged.toArrow()
         except Exception as exc:
             raise self.error(exc, "the engine failed") from None
-        return payloads.column("payload").to_pylist()
+        order = sorted(range(payloads.num_rows), key=lambda k: (payloads.column("first_file")[k].as_py(),
+                                                                payloads.column("first_row")[k].as_py()))
+        column = payloads.column("payload")
+        return [column[k].as_py() for k in order]
 
     def _release(self, name: str) -> None:
         self.persisted.pop(name, None)  # its blocks go when the session collects it
