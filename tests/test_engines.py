@@ -739,6 +739,17 @@ def test_spark_partitions_settle_repeated_ids_and_merge_as_one_pass(tmp_path: Pa
     assert_same_summary(memory, engine)
 
 
+def test_spark_without_any_comment_gives_an_empty_comment_table(tmp_path: Path, spark: Any,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by hypothesis: with no comment at all the partitions' empty tables were dropped, and the summary
+    had no comment table where the build from files has an empty one."""
+    rows = [{**row, "comment": ""} for row in FIXED_ROWS[:12]]
+    root = _spark_study(tmp_path, rows, {"engine": "spark", "path": "data/responses.parquet"}, {})
+    memory, engine = _summary_in(root / "files", monkeypatch), _summary_in(root / "spark", monkeypatch)
+    assert memory.comments is not None and len(memory.comments) == 0
+    assert_same_summary(memory, engine)
+
+
 def test_statistics_from_a_spark_table_equal_numpy(tmp_path: Path, spark: Any) -> None:
     """A table (here a temporary view of this session) with a column numbering the rows for messages."""
     root = _spark_study(tmp_path, FIXED_ROWS, {"engine": "spark", "table": "mini_responses", "row_column": "row_no"},

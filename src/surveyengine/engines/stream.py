@@ -486,9 +486,9 @@ class _Gather:
             recoded = _recoded(other.total, segments, waves)
             self.total = recoded if self.total is None else merge_all([self.total, recoded])
         table = other.comments.table
-        if table is not None and len(table):
+        if table is not None:  # even empty: a study with text items has a (maybe empty) comment table, as from files
             wave = np.where(table.wave >= 0, waves[np.maximum(table.wave, 0)], -1).astype(np.int32) \
-                if waves is not None else table.wave
+                if waves is not None and len(table) else table.wave
             table = replace(table, wave=wave, segments={s: segments[s][c] if c.size else c
                                                         for s, c in table.segments.items()})
             self.comments.add(table, other.comments.position, self.waves)
