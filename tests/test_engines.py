@@ -96,6 +96,17 @@ def assert_same_summary(memory: Any, engine: Any, source: str | None = None) -> 
             np.testing.assert_array_equal(engine.comments.arrays()[name], values, err_msg=name)
 
 
+def assert_same_summary_but_the_latest_comments(memory: Any, engine: Any, latest: int) -> None:
+    """``assert_same_summary``, where the engine kept only the ``latest`` comments of the build from files."""
+    comments = memory.comments
+    assert len(engine.comments) == latest < len(comments)
+    assert engine.comments.text == comments.text[:latest]
+    for name, values in comments.arrays().items():
+        np.testing.assert_array_equal(engine.comments.arrays()[name], values[:latest], err_msg=name)
+    memory.comments = engine.comments = None
+    assert_same_summary(memory, engine)
+
+
 # --------------------------------------------------------------------------- the demo study
 
 @pytest.fixture(scope="module")
@@ -234,13 +245,7 @@ def test_rows_streamed_in_small_batches_across_files_equal_numpy(demo: Path, tmp
     monkeypatch.setattr(stream, "BATCH_ROWS", 97)
     monkeypatch.setattr(stream, "PASS_ROWS", 150)
     engine = _summary(root)
-    latest = memory.comments
-    assert len(engine.comments) == 25 < len(latest)
-    assert engine.comments.text == latest.text[:25]
-    for name, values in latest.arrays().items():
-        np.testing.assert_array_equal(engine.comments.arrays()[name], values[:25], err_msg=name)
-    memory.comments = engine.comments = None
-    assert_same_summary(memory, engine)
+    assert_same_summary_but_the_latest_comments(memory, engine, 25)
 
 
 # --------------------------------------------------------------------------- random data, every rule
@@ -730,13 +735,7 @@ def test_spark_partitions_settle_repeated_ids_and_merge_as_one_pass(tmp_path: Pa
         spark.conf.unset("spark.sql.files.openCostInBytes")
     assert payloads and payloads[0] > MERGE_ON_DRIVER  # several partitions, merged by a worker first
     assert memory.account["excluded_by_reason"]  # repeated ids among them
-    latest = memory.comments
-    assert len(engine.comments) == 5 < len(latest)
-    assert engine.comments.text == latest.text[:5]
-    for name, values in latest.arrays().items():
-        np.testing.assert_array_equal(engine.comments.arrays()[name], values[:5], err_msg=name)
-    memory.comments = engine.comments = None
-    assert_same_summary(memory, engine)
+    assert_same_summary_but_the_latest_comments(memory, engine, 5)
 
 
 def test_spark_without_any_comment_gives_an_empty_comment_table(tmp_path: Path, spark: Any,

@@ -51,6 +51,15 @@ def configure(folder: Path, extra: str) -> None:
     config.write_text(config.read_text(encoding="utf-8") + extra, encoding="utf-8")
 
 
+def study_with_pdf_config(study: Path, folder: Path, pdf: str, extra: str) -> Path:
+    """A copy of the study with ``pdf`` (YAML lines of ``output``) put before its formats, ``extra`` appended."""
+    shutil.copytree(study, folder, ignore=shutil.ignore_patterns("site", "again", "json-only", ".surveyengine*"))
+    configure(folder, extra)
+    config = folder / "surveyengine.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("  formats:", pdf + "  formats:"), encoding="utf-8")
+    return folder
+
+
 @pytest.fixture(scope="module")
 def study(tmp_path_factory) -> Path:
     """The demo study (400 responses) with dealer 'Ruifeng Motors Beijing Yizhuang' renamed to a hostile label."""
@@ -147,12 +156,7 @@ def test_labels_are_text_and_no_comment_or_markup_reaches_the_report(built: Path
 
 
 def test_a_section_per_unit_when_asked_in_chinese(study: Path, tmp_path: Path) -> None:
-    folder = tmp_path / "zh"
-    shutil.copytree(study, folder, ignore=shutil.ignore_patterns("site", "again", "json-only", ".surveyengine*"))
-    configure(folder, "language: zh\n")
-    text = (folder / "surveyengine.yaml").read_text(encoding="utf-8")
-    (folder / "surveyengine.yaml").write_text(text.replace("  formats:", "  pdf: {segments: [region]}\n  formats:"),
-                                              encoding="utf-8")
+    folder = study_with_pdf_config(study, tmp_path / "zh", "  pdf: {segments: [region]}\n", "language: zh\n")
     result = run("build", str(folder), "--format", "json,pdf")
     assert result.exit_code == 0, result.output
     data = json.loads((folder / "site" / "results.json").read_text(encoding="utf-8"))
@@ -173,12 +177,7 @@ def test_a_section_per_unit_when_asked_in_chinese(study: Path, tmp_path: Path) -
 
 
 def test_an_unknown_segment_for_unit_sections_names_the_config_line(study: Path, tmp_path: Path) -> None:
-    folder = tmp_path / "bad"
-    shutil.copytree(study, folder, ignore=shutil.ignore_patterns("site", "again", "json-only", ".surveyengine*"))
-    configure(folder, "\n")
-    text = (folder / "surveyengine.yaml").read_text(encoding="utf-8")
-    (folder / "surveyengine.yaml").write_text(text.replace("  formats:", "  pdf:\n    segments: [regoin]\n  formats:"),
-                                              encoding="utf-8")
+    folder = study_with_pdf_config(study, tmp_path / "bad", "  pdf:\n    segments: [regoin]\n", "\n")
     rows = (folder / "surveyengine.yaml").read_text(encoding="utf-8").splitlines()
     line = next(n for n, row in enumerate(rows, 1) if "regoin" in row)
     result = run("build", str(folder), "--format", "pdf")

@@ -365,6 +365,18 @@ def _pieces(engine: Engine, sql: str, files: list[str], checks: Any, repeated: A
             yield path, end - start, part
 
 
+def _source_checks(study: Study, schema: dict[str, str], files: list[str], source: Source) -> Any:
+    """The rules of the study, with the source's columns checked once for every file it stands for (the rows
+    then come with only the columns the study uses)."""
+    from ..data import RowChecks
+
+    checks = RowChecks(study)
+    present = [c for c in schema if c not in ("__file", "__row", source.row_column)]
+    for name in files:
+        checks.header(name, present)
+    return checks
+
+
 def _source_sql(study: Study, relation: str, schema: dict[str, str], source: Source, ordered: bool = True
                 ) -> tuple[str, str]:
     """(the respondent id as text in SQL, the query of the columns the study reads, in data order unless not
@@ -549,10 +561,7 @@ def summarise(study: Study, engine: Engine, relation: str, files: list[str], sch
     from ..data import RowChecks
 
     q = study.questionnaire
-    checks = RowChecks(study)
-    present = [c for c in schema if c not in ("__file", "__row")]
-    for name in files:  # a stream reads only the columns the study uses: the source's columns are checked here
-        checks.header(name, [c for c in present if c != source.row_column])
+    checks = _source_checks(study, schema, files, source)
     id_text, sql = _source_sql(study, relation, schema, source)
     repeated = _repeated_ids(engine, relation, id_text)
     engine.execute("SET preserve_insertion_order = true")  # batches in data order: the first duplicate is kept
@@ -708,12 +717,9 @@ def summarise_partitions(study: Study, engine: Any, relation: str, files: list[s
     the partitions' statistics come back (``partition_payload``), merged in data order."""
     from functools import partial
 
-    from ..data import RowChecks, _concatenate, _duplicates, _select
+    from ..data import _concatenate, _duplicates, _select
 
-    checks = RowChecks(study)
-    present = [c for c in schema if c not in ("__file", "__row")]
-    for name in files:
-        checks.header(name, [c for c in present if c != source.row_column])
+    checks = _source_checks(study, schema, files, source)
     id_text, sql = _source_sql(study, relation, schema, source, ordered=False)
     repeated = engine.arrow(_repeated_sql(relation, id_text)).column("id").to_pylist()
     say(f"checking the rows and computing statistics in {engine.name}'s workers")
